@@ -1,0 +1,86 @@
+"""Options shared by many commands, opening the ledger, and rendering output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.app import Settings
+from ledger.application import Ledger
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+FormatOption = Annotated[
+    Format, typer.Option("--format", help="table for people, json for scripts (stable keys)")
+]
+Occurred = Annotated[
+    str,
+    typer.Option(
+        "--occurred",
+        help="When it happened: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]",
+    ),
+]
+EventId = Annotated[str | None, typer.Option("--id", help="Your id for the event (≤128 chars)")]
+Source = Annotated[str | None, typer.Option("--source", help="Citation: document, URL, article")]
+Note = Annotated[str | None, typer.Option("--note", help="Free text")]
+After = Annotated[
+    list[str] | None,
+    typer.Option("--after", help="Id of an earlier event this one is known to follow (repeatable)"),
+]
+Tz = Annotated[
+    str | None, typer.Option("--tz", help="IANA zone for reading --occurred without an offset")
+]
+
+
+def open_ledger(ctx: typer.Context) -> Ledger:
+    settings: Settings = ctx.obj
+    return Ledger(settings.db)
+
+
+def actor_of(ctx: typer.Context) -> str | None:
+    settings: Settings = ctx.obj
+    return settings.actor
+
+
+def envelope_options(
+    occurred: str | None,
+    event_id: str | None,
+    source: str | None,
+    note: str | None,
+    after: list[str] | None,
+    tz: str | None,
+) -> dict[str, Any]:
+    """The envelope keys given on the command line (absent ones left out)."""
+    given = {"occurred": occurred, "id": event_id, "source": source, "note": note, "tz": tz}
+    envelope = {k: v for k, v in given.items() if v is not None}
+    if after:
+        envelope["after"] = list(after)
+    return envelope
+
+
+def print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def print_json_lines(values: Iterable[dict[str, Any]]) -> None:
+    for value in values:
+        typer.echo(json.dumps(value, ensure_ascii=False))
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    Console(soft_wrap=False).print(table)

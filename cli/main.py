@@ -1,0 +1,14 @@
+"""Entry point of the ``ledger`` program: the commands register themselves on ``app``."""
+
+from __future__ import annotations
+
+from cli import admin, read, write  # noqa: F401  (importing registers the commands)
+from cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

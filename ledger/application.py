@@ -1,0 +1,227 @@
+"""The ledger application: appends events to agreement streams and reads them back.
+
+A batch of events (one ``append`` or a whole import file) is checked in memory
+against each agreement's history and then saved in one transaction: either
+every event is written or none is. A concurrent writer that took the same
+version first causes a retry from fresh state, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
+from sqlalchemy import Engine, select
+
+from ledger.domain import Agreement, agreement_id
+from ledger.errors import Rejected, StorageError, UnknownAgreement, WriteConflict
+from ledger.storage import ensure_schema, normalise_url
+from ledger.vocabulary import read_envelope
+
+WRITE_ATTEMPTS = 8
+
+
+def default_actor() -> str:
+    """Who is recording: ``LEDGER_ACTOR``, else the operating-system user."""
+    actor = os.environ.get("LEDGER_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One raw event to append, and where it came from (for error messages)."""
+
+    raw: Any
+    where: str | None = None
+
+
+@dataclass
+class AppendResult:
+    """What an append did: ids written, ids skipped as exact repeats."""
+
+    appended: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A stored event with the ledger's own fields, as ``history`` and ``export`` show it."""
+
+    seq: int
+    record: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.record, "seq": self.seq}
+
+
+class Ledger(Application[Any]):
+    """The agreement ledger application (events table ``ledger_events``)."""
+
+    name = "Ledger"
+
+    def __init__(self, db: str | None = None, *, check_schema: bool = True) -> None:
+        self.url = normalise_url(db)
+        super().__init__(
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+                "SQLALCHEMY_URL": self.url,
+                "CREATE_TABLE": "n",
+            }
+        )
+        if check_schema:
+            ensure_schema(self.engine)
+
+    @property
+    def engine(self) -> Engine:
+        engine = self.factory.datastore.engine  # type: ignore[attr-defined]
+        assert isinstance(engine, Engine)
+        return engine
+
+    # -- writing -----------------------------------------------------------
+
+    def append(
+        self,
+        submissions: Iterable[Submission],
+        *,
+        actor: str | None = None,
+        ignore_ledger_keys: bool = True,
+    ) -> AppendResult:
+        """Check and write a batch of events, all or nothing."""
+        batch = list(submissions)
+        recorded_by = actor or default_actor()
+        for _attempt in range(WRITE_ATTEMPTS):
+            result, agreements = self._check_batch(batch, recorded_by, ignore_ledger_keys)
+            if not agreements:
+                return result
+            try:
+                self.save(*agreements)
+            except IntegrityError:
+                continue  # another writer took a version first: redo from fresh state
+            except PersistenceError as exc:
+                raise StorageError(f"cannot write to the database: {exc}") from None
+            return result
+        raise WriteConflict(
+            "other writers kept changing the same agreement; "
+            f"gave up after {WRITE_ATTEMPTS} attempts"
+        )
+
+    def _check_batch(
+        self, batch: list[Submission], recorded_by: str, ignore_ledger_keys: bool
+    ) -> tuple[AppendResult, list[Agreement]]:
+        result = AppendResult()
+        touched: dict[str, Agreement | None] = {}
+        for submission in batch:
+            agreement_key = _agreement_of(submission.raw)
+            try:
+                envelope = read_envelope(submission.raw, ignore_ledger_keys=ignore_ledger_keys)
+                now = datetime.now(UTC)
+                if envelope.agreement not in touched:
+                    touched[envelope.agreement] = self._find(envelope.agreement)
+                agreement = touched[envelope.agreement]
+                if agreement is None:
+                    if envelope.type != "registered":
+                        raise UnknownAgreement(
+                            f"agreement {envelope.agreement!r} is not registered"
+                        )
+                    agreement = Agreement.register(envelope, recorded_by=recorded_by, now=now)
+                    touched[envelope.agreement] = agreement
+                    result.appended.append(_event_id_at(agreement, agreement.version))
+                    continue
+                before = agreement.version
+                if agreement.record(envelope, recorded_by=recorded_by, now=now):
+                    result.appended.append(_event_id_at(agreement, before + 1))
+                else:
+                    result.skipped.append(str(envelope.id))
+            except Rejected as error:
+                raise error.locate(
+                    agreement=agreement_key, where=submission.where or _describe(submission.raw)
+                ) from None
+        pending = [a for a in touched.values() if a is not None and a.pending_events]
+        return result, pending
+
+    def _find(self, key: str) -> Agreement | None:
+        try:
+            agreement = self.repository.get(agreement_id(key))
+        except AggregateNotFoundError:
+            return None
+        except PersistenceError as exc:
+            raise StorageError(f"cannot read from the database: {exc}") from None
+        assert isinstance(agreement, Agreement)
+        return agreement
+
+    # -- reading -----------------------------------------------------------
+
+    def get(self, key: str) -> Agreement:
+        """The agreement with ``key``, or ``UnknownAgreement``."""
+        agreement = self._find(key)
+        if agreement is None:
+            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+        return agreement
+
+    def stream(self, key: str) -> list[StoredRecord]:
+        """Every stored event of one agreement, in version order, with its ``seq``."""
+        self.get(key)
+        rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
+        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            found = session.scalars(
+                select(rows)
+                .where(rows.originator_id == agreement_id(key))
+                .order_by(rows.originator_version)
+            ).all()
+            return [self._stored_record(row) for row in found]
+
+    def records(self, batch_size: int = 1000) -> Iterator[StoredRecord]:
+        """Every stored event in recording order (``seq``), read in batches."""
+        start = 1
+        while True:
+            notifications = self.recorder.select_notifications(start=start, limit=batch_size)
+            if not notifications:
+                return
+            for notification in notifications:
+                yield self._stored_record(notification)
+            start = notifications[-1].id + 1
+
+    def _stored_record(self, row: Any) -> StoredRecord:
+        stored = StoredEvent(
+            originator_id=row.originator_id,
+            originator_version=row.originator_version,
+            topic=row.topic,
+            state=bytes(row.state),
+        )
+        event = self.mapper.to_domain_event(stored)
+        assert isinstance(event, Agreement.Event)
+        return StoredRecord(seq=row.id, record=event.record())
+
+
+def _event_id_at(agreement: Agreement, version: int) -> str:
+    for event_id, event_version in agreement.history.versions.items():
+        if event_version == version:
+            return event_id
+    raise AssertionError(f"no event at version {version}")
+
+
+def _agreement_of(raw: Any) -> str | None:
+    if isinstance(raw, dict) and isinstance(raw.get("agreement"), str):
+        return raw["agreement"]
+    return None
+
+
+def _describe(raw: Any) -> str | None:
+    if not isinstance(raw, dict):
+        return None
+    event_type = raw.get("type")
+    event_id = raw.get("id")
+    if isinstance(event_id, str):
+        return f"event {event_id!r} ({event_type})"
+    return f"{event_type} event" if isinstance(event_type, str) else None

@@ -1,0 +1,319 @@
+"""The ``Agreement`` aggregate: one event stream per agreement.
+
+Commands (``register``, ``record``) check the rules first and only then trigger
+an event; ``apply`` only folds state, so replaying history never raises. Every
+event carries its place in the stream's hash chain (``ledger.chain``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from ledger.chain import GENESIS, record_hash
+from ledger.errors import AlreadyRegistered, ConflictingId, Rejected
+from ledger.rules import StreamState, corrected_envelope, reject_in_correction
+from ledger.vocabulary import Envelope, read_envelope
+from ledger.worldtime import Occurred, as_utc_text
+
+AGREEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:agreement-ledger:agreement")
+
+
+def agreement_id(key: str) -> UUID:
+    """The stream id of the agreement with ``key`` (no lookup table needed)."""
+    return uuid5(AGREEMENT_NAMESPACE, key)
+
+
+def ledger_assigned_id(key: str, version: int) -> str:
+    return f"{key}/{version}"
+
+
+class Agreement(Aggregate):
+    """A treaty, pact or memorandum and everything that happened to it."""
+
+    class Event(Aggregate.Event):
+        """Common envelope of every agreement event (the type is the class)."""
+
+        TYPE: ClassVar[str] = ""
+
+        agreement: str
+        event_id: str
+        occurred: str | None
+        tz: str | None
+        source: str | None
+        note: str | None
+        after: list[str]
+        fields: dict[str, Any]
+        recorded_by: str
+        prev_hash: str
+        hash: str
+
+        def envelope(self) -> Envelope:
+            return Envelope(
+                agreement=self.agreement,
+                type=self.TYPE,
+                fields=self.fields,
+                occurred=self.occurred,
+                id=self.event_id,
+                source=self.source,
+                note=self.note,
+                after=tuple(self.after),
+                tz=self.tz,
+            )
+
+        def record(self) -> dict[str, Any]:
+            """The event as ``export`` writes it, without ``seq``."""
+            data = chain_record(
+                self.envelope(),
+                self.originator_version,
+                self.timestamp,
+                self.recorded_by,
+                self.prev_hash,
+            )
+            data["hash"] = self.hash
+            return data
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.fold(self)
+
+    class Registered(Event, Aggregate.Created):
+        TYPE = "registered"
+
+    class PartyAdded(Event):
+        TYPE = "party_added"
+
+    class SigningPostponed(Event):
+        TYPE = "signing_postponed"
+
+    class Signed(Event):
+        TYPE = "signed"
+
+    class Delivered(Event):
+        TYPE = "delivered"
+
+    class ConsentGiven(Event):
+        TYPE = "consent_given"
+
+    class Ratified(Event):
+        TYPE = "ratified"
+
+    class RatificationAssessed(Event):
+        TYPE = "ratification_assessed"
+
+    class EnteredIntoForce(Event):
+        TYPE = "entered_into_force"
+
+    class Notified(Event):
+        TYPE = "notified"
+
+    class Amended(Event):
+        TYPE = "amended"
+
+    class Extended(Event):
+        TYPE = "extended"
+
+    class Suspended(Event):
+        TYPE = "suspended"
+
+    class Resumed(Event):
+        TYPE = "resumed"
+
+    class TerminationNotified(Event):
+        TYPE = "termination_notified"
+
+    class TerminationNoticeSuspended(Event):
+        TYPE = "termination_notice_suspended"
+
+    class TerminationNoticeWithdrawn(Event):
+        TYPE = "termination_notice_withdrawn"
+
+    class Terminated(Event):
+        TYPE = "terminated"
+
+    class Expired(Event):
+        TYPE = "expired"
+
+    class Noted(Event):
+        TYPE = "noted"
+
+    class Corrected(Event):
+        TYPE = "corrected"
+
+    # -- state -------------------------------------------------------------
+
+    def __init__(self) -> None:
+        """State is set up by ``fold`` from the ``Registered`` event."""
+
+    def fold(self, event: Agreement.Event) -> None:
+        """Apply one stored event. Never raises."""
+        if isinstance(event, Agreement.Registered):
+            self.key = event.agreement
+            self.head_hash = GENESIS
+            self.history = History(event.agreement)
+            self.state = StreamState(key=event.agreement)
+        envelope = event.envelope()
+        self.head_hash = event.hash
+        self.history.add(event.event_id, event.originator_version, envelope)
+        if isinstance(event, Agreement.Corrected):
+            self.state = self.history.effective_state()
+        else:
+            self.state.apply(
+                event.event_id,
+                event.originator_version,
+                envelope,
+                _quiet_occurred(self.state, envelope),
+            )
+
+    # -- commands ----------------------------------------------------------
+
+    @classmethod
+    def register(cls, envelope: Envelope, *, recorded_by: str, now: datetime) -> Agreement:
+        """Start a new agreement's stream with its ``registered`` event."""
+        StreamState(key=envelope.agreement).admit(envelope, now)
+        version = cls.INITIAL_VERSION
+        event_id = envelope.id or ledger_assigned_id(envelope.agreement, version)
+        _check_reserved_id(envelope.agreement, event_id, version)
+        kwargs = _event_kwargs(envelope, event_id, version, recorded_by, GENESIS, now)
+        return cls._create(
+            cls.Registered, id=agreement_id(envelope.agreement), timestamp=now, **kwargs
+        )
+
+    def record(self, envelope: Envelope, *, recorded_by: str, now: datetime) -> bool:
+        """Append one event; ``False`` when it repeats an existing ``id`` exactly."""
+        if envelope.id is not None and envelope.id in self.history.originals:
+            if self.history.originals[envelope.id].content() == envelope.content():
+                return False
+            raise ConflictingId(f"event id {envelope.id!r} already exists with different content")
+        if envelope.type == "registered":
+            raise AlreadyRegistered(f"agreement {self.key!r} is already registered")
+        version = self.version + 1
+        event_id = envelope.id or ledger_assigned_id(self.key, version)
+        _check_reserved_id(self.key, event_id, version)
+        self.state.admit(envelope, now)
+        if envelope.type == "corrected":
+            self._recheck_with(event_id, version, envelope, now)
+        kwargs = _event_kwargs(envelope, event_id, version, recorded_by, self.head_hash, now)
+        self.trigger_event(EVENT_CLASSES[envelope.type], timestamp=now, **kwargs)
+        return True
+
+    def _recheck_with(
+        self, event_id: str, version: int, correction: Envelope, now: datetime
+    ) -> None:
+        """Re-check the whole effective history as it would be after ``correction``."""
+        trial = self.history.copy()
+        trial.add(event_id, version, correction)
+        try:
+            trial.effective_state(now)
+        except Rejected as error:
+            raise reject_in_correction(correction.fields["target"], error) from None
+
+
+@dataclass
+class History:
+    """An agreement's events as written, and the corrections made to them."""
+
+    key: str
+    originals: dict[str, Envelope] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+    corrections: dict[str, list[Envelope]] = field(default_factory=dict)
+
+    def add(self, event_id: str, version: int, envelope: Envelope) -> None:
+        self.originals[event_id] = envelope
+        self.versions[event_id] = version
+        if envelope.type == "corrected":
+            self.corrections.setdefault(envelope.fields["target"], []).append(envelope)
+
+    def copy(self) -> History:
+        return History(
+            self.key,
+            dict(self.originals),
+            dict(self.versions),
+            {k: list(v) for k, v in self.corrections.items()},
+        )
+
+    def effective(self, event_id: str) -> Envelope | None:
+        """The event with its corrections applied; ``None`` once retracted."""
+        current: Envelope | None = self.originals[event_id]
+        for correction in self.corrections.get(event_id, []):
+            if correction.fields.get("retracted"):
+                return None
+            assert current is not None
+            current = read_envelope(corrected_envelope(current, correction.fields["replacement"]))
+        return current
+
+    def effective_state(self, now: datetime | None = None) -> StreamState:
+        """Fold the effective history; with ``now``, re-check every event as it goes."""
+        state = StreamState(key=self.key)
+        for event_id, version in self.versions.items():
+            envelope = self.effective(event_id)
+            if envelope is None:
+                state.known_ids.add(event_id)
+                state.retracted.add(event_id)
+                continue
+            occurred = (
+                _quiet_occurred(state, envelope) if now is None else state.admit(envelope, now)
+            )
+            state.apply(event_id, version, envelope, occurred)
+        return state
+
+
+def _quiet_occurred(state: StreamState, envelope: Envelope) -> Occurred | None:
+    """Read ``occurred`` during replay, where nothing may raise."""
+    try:
+        return state.read_occurred(envelope)
+    except Rejected:
+        return None
+
+
+EVENT_CLASSES: dict[str, type[Agreement.Event]] = {
+    cls.TYPE: cls
+    for cls in vars(Agreement).values()
+    if isinstance(cls, type) and issubclass(cls, Agreement.Event) and cls.TYPE
+}
+
+
+def _check_reserved_id(key: str, event_id: str, version: int) -> None:
+    match = re.fullmatch(re.escape(key) + r"/(\d+)", event_id)
+    if match and int(match.group(1)) != version:
+        raise ConflictingId(
+            f"ids of the form {key}/N are assigned by the ledger; "
+            f"{event_id!r} would be version {version}"
+        )
+
+
+def chain_record(
+    envelope: Envelope, version: int, recorded_at: datetime, recorded_by: str, prev_hash: str
+) -> dict[str, Any]:
+    """The hashed part of an event's record (see ``ledger.chain``)."""
+    record = envelope.content()
+    record.update(
+        version=version,
+        recorded_at=as_utc_text(recorded_at),
+        recorded_by=recorded_by,
+        prev_hash=prev_hash,
+    )
+    return record
+
+
+def _event_kwargs(
+    envelope: Envelope, event_id: str, version: int, recorded_by: str, prev_hash: str, now: datetime
+) -> dict[str, Any]:
+    identified = replace(envelope, id=event_id)
+    return {
+        "agreement": envelope.agreement,
+        "event_id": event_id,
+        "occurred": envelope.occurred,
+        "tz": envelope.tz,
+        "source": envelope.source,
+        "note": envelope.note,
+        "after": list(envelope.after),
+        "fields": envelope.fields,
+        "recorded_by": recorded_by,
+        "prev_hash": prev_hash,
+        "hash": record_hash(chain_record(identified, version, now, recorded_by, prev_hash)),
+    }

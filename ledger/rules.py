@@ -1,0 +1,187 @@
+"""The §4 invariants that need an agreement's history, and the state they need.
+
+``StreamState`` folds an agreement's effective events (corrections applied,
+retractions removed). ``admit`` checks one more event against it and raises a
+``Rejected`` error; ``apply`` only changes state and never raises, so that
+replaying stored history cannot fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ledger.errors import (
+    AlreadyInForce,
+    AlreadySigned,
+    ContradictoryOrder,
+    DuplicateParty,
+    InvalidCorrection,
+    OccurredInFuture,
+    Rejected,
+    UnknownEvent,
+    UnknownParty,
+)
+from ledger.vocabulary import ENVELOPE_KEYS, EVENT_TYPES, Envelope
+from ledger.worldtime import Occurred, as_utc_text, parse_occurred
+
+UNCORRECTABLE_KEYS = frozenset({"agreement", "type", "id"})
+
+
+@dataclass
+class Fact:
+    """An effective event: its envelope (corrected if need be) and when it happened."""
+
+    id: str
+    version: int
+    envelope: Envelope
+    occurred: Occurred | None
+
+
+@dataclass
+class StreamState:
+    """What the rules need to know about an agreement's effective history."""
+
+    key: str
+    tz: str | None = None
+    parties: dict[str, dict[str, str]] = field(default_factory=dict)
+    facts: dict[str, Fact] = field(default_factory=dict)
+    known_ids: set[str] = field(default_factory=set)
+    retracted: set[str] = field(default_factory=set)
+    signers: set[str] = field(default_factory=set)
+    general_entry_into_force: str | None = None
+
+    # -- reading time ------------------------------------------------------
+
+    def zone_for(self, envelope: Envelope) -> str | None:
+        """The zone that reads an offset-less ``occurred``: event, acting party, agreement."""
+        if envelope.tz:
+            return envelope.tz
+        if envelope.type == "registered":
+            return envelope.fields.get("tz")
+        acting = envelope.acting_party()
+        if envelope.type == "party_added":
+            new_party = envelope.fields["party"]
+            if new_party.get("tz"):
+                return str(new_party["tz"])
+        elif acting and self.parties.get(acting, {}).get("tz"):
+            return self.parties[acting]["tz"]
+        return self.tz
+
+    def read_occurred(self, envelope: Envelope) -> Occurred | None:
+        if envelope.occurred is None:
+            return None
+        return parse_occurred(envelope.occurred, self.zone_for(envelope))
+
+    # -- rules -------------------------------------------------------------
+
+    def admit(self, envelope: Envelope, now: datetime) -> Occurred | None:
+        """Check ``envelope`` against the rules; return its ``occurred`` interval."""
+        occurred = self.read_occurred(envelope)
+        if occurred is not None and occurred.start > now:
+            raise OccurredInFuture(
+                f"occurred {envelope.occurred!r} starts {as_utc_text(occurred.start)}, "
+                f"after the time of recording {as_utc_text(now)}"
+            )
+        for field_name, code in envelope.party_refs():
+            if code not in self.parties:
+                known = ", ".join(sorted(self.parties)) or "none"
+                raise UnknownParty(
+                    f"{field_name} {code!r} is not a party of the agreement (parties: {known})"
+                )
+        self._check_type_rule(envelope)
+        self._check_after(envelope, occurred)
+        return occurred
+
+    def _check_type_rule(self, envelope: Envelope) -> None:
+        fields = envelope.fields
+        if envelope.type == "signed" and fields["party"] in self.signers:
+            raise AlreadySigned(f"party {fields['party']!r} has already signed")
+        general = envelope.type == "entered_into_force" and "party" not in fields
+        if general and self.general_entry_into_force is not None:
+            raise AlreadyInForce(
+                "the agreement already entered into force "
+                f"(event {self.general_entry_into_force!r}); retract that event first"
+            )
+        if envelope.type == "party_added" and fields["party"]["code"] in self.parties:
+            raise DuplicateParty(f"party {fields['party']['code']!r} is already a party")
+        if envelope.type == "corrected":
+            self._check_correction(envelope)
+
+    def _check_after(self, envelope: Envelope, occurred: Occurred | None) -> None:
+        for earlier in envelope.after:
+            if earlier not in self.known_ids:
+                raise UnknownEvent(f"'after' names unknown event {earlier!r}")
+            fact = self.facts.get(earlier)
+            if (
+                occurred is not None
+                and fact is not None
+                and fact.occurred is not None
+                and occurred.definitely_before(fact.occurred)
+            ):
+                raise ContradictoryOrder(
+                    f"'after' says this follows {earlier!r} ({fact.envelope.occurred}), "
+                    f"but occurred {envelope.occurred!r} ends before that starts"
+                )
+
+    def _check_correction(self, envelope: Envelope) -> None:
+        target = envelope.fields["target"]
+        replacement = envelope.fields.get("replacement")
+        retracted = envelope.fields.get("retracted", False)
+        if target not in self.known_ids:
+            raise UnknownEvent(f"'target' names unknown event {target!r}")
+        if (replacement is None) == (not retracted):
+            raise InvalidCorrection(
+                "give either 'replacement' (the corrected fields) or 'retracted': true"
+            )
+        if target in self.retracted:
+            raise InvalidCorrection(f"event {target!r} is already retracted")
+        fact = self.facts[target]
+        if fact.envelope.type == "corrected":
+            raise InvalidCorrection("a correction cannot be corrected; correct the original event")
+        if retracted and fact.envelope.type == "registered":
+            raise InvalidCorrection("the registration cannot be retracted")
+        if replacement is not None:
+            allowed = (
+                set(ENVELOPE_KEYS) | set(EVENT_TYPES[fact.envelope.type].by_name)
+            ) - UNCORRECTABLE_KEYS
+            wrong = set(replacement) - allowed
+            if wrong:
+                raise InvalidCorrection(
+                    f"cannot correct field(s) {', '.join(sorted(wrong))} of a "
+                    f"{fact.envelope.type} event; correctable: {', '.join(sorted(allowed))}"
+                )
+
+    # -- state -------------------------------------------------------------
+
+    def apply(
+        self, event_id: str, version: int, envelope: Envelope, occurred: Occurred | None
+    ) -> None:
+        """Fold one effective event into the state. Never raises."""
+        self.known_ids.add(event_id)
+        self.facts[event_id] = Fact(event_id, version, envelope, occurred)
+        fields = envelope.fields
+        if envelope.type == "registered":
+            self.tz = fields.get("tz")
+            for party in fields.get("parties", []):
+                self.parties[party["code"]] = party
+        elif envelope.type == "party_added":
+            self.parties[fields["party"]["code"]] = fields["party"]
+        elif envelope.type == "signed":
+            self.signers.add(fields["party"])
+        elif envelope.type == "entered_into_force" and "party" not in fields:
+            self.general_entry_into_force = event_id
+
+
+def corrected_envelope(original: Envelope, replacement: dict[str, Any]) -> dict[str, Any]:
+    """The raw object of ``original`` with ``replacement`` merged in (null removes a field)."""
+    merged = {**original.content(), **replacement}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def reject_in_correction(target: str, error: Rejected) -> InvalidCorrection:
+    """A re-check failure of corrected history, reported as the correction's fault."""
+    return InvalidCorrection(
+        f"correcting {target!r} would break a rule: {error.reason} [{error.rule}]"
+    )

@@ -1,0 +1,108 @@
+"""Where the ledger lives: database URLs, the schema's migration state.
+
+Alembic owns the whole schema; the migration scripts ship as the ``migrations``
+package so that an installed ``ledger`` can create and upgrade a database from
+any folder. An empty SQLite database (the embedded default) is migrated on
+first use; anything else behind the newest migration is refused with a message
+that names ``ledger db upgrade``.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from ledger.errors import SchemaOutdated, StorageError
+
+DEFAULT_DB = "sqlite:///ledger.db"
+EVENTS_TABLE = "ledger_events"
+
+
+def normalise_url(db: str | None) -> str:
+    """A SQLAlchemy URL from ``--db``: a URL, or a path to a SQLite file.
+
+    ``postgresql://`` means psycopg 3, like ``postgresql+psycopg://``.
+    """
+    value = db or DEFAULT_DB
+    if "://" not in value:
+        return "sqlite:///" + str(Path(value).expanduser().resolve())
+    if value.startswith("postgresql://") or value.startswith("postgres://"):
+        value = "postgresql+psycopg://" + value.split("://", 1)[1]
+    try:
+        make_url(value)
+    except ArgumentError:
+        raise StorageError(f"cannot read database URL {value!r}") from None
+    return value
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic configuration pointing at the shipped migration scripts."""
+    config = Config()
+    config.set_main_option("script_location", str(files("migrations")))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` on ``engine``."""
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"migration failed: {_first_line(exc)}") from None
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Make sure the schema is at the newest migration, or say what to do.
+
+    An empty SQLite database is created on first use; any other database behind
+    the newest migration raises ``SchemaOutdated``.
+    """
+    try:
+        current = current_revision(engine)
+        head = head_revision()
+        if current == head:
+            return
+        if (
+            current is None
+            and engine.dialect.name == "sqlite"
+            and not inspect(engine).get_table_names()
+        ):
+            upgrade(engine)
+            return
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot open the database: {_first_line(exc)}") from None
+    if current is None:
+        raise SchemaOutdated("the database has no ledger schema; run `ledger db upgrade`")
+    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current not in known:
+        raise StorageError(
+            f"the database schema ({current}) is newer than this ledger knows; upgrade the ledger"
+        )
+    raise SchemaOutdated(
+        f"the database schema ({current}) is behind the newest ({head}); run `ledger db upgrade`"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

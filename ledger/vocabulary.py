@@ -1,0 +1,415 @@
+"""The event vocabulary of §2: envelope keys, event types and their fields.
+
+Each field has a normaliser that returns the value in canonical form or raises
+``InvalidField`` with a message that names the field. ``read_envelope`` turns
+one JSON object (from ``--json``, ``--field`` or an import line) into a
+``Envelope`` without looking at any stored state; rules that need the
+agreement's history live in ``ledger.rules``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import isodate
+
+from ledger.errors import InvalidField, UnknownEventType
+from ledger.worldtime import check_zone_name
+
+AGREEMENT_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+PARTY_CODE = re.compile(r"[A-Z][A-Z0-9_-]{0,31}")
+MAX_ID_LENGTH = 128
+DEPOSITARY = "depositary"
+
+ENVELOPE_KEYS = ("agreement", "type", "occurred", "id", "source", "note", "after", "tz")
+LEDGER_KEYS = ("seq", "version", "recorded_at", "recorded_by", "prev_hash", "hash", "corrected_by")
+
+Normaliser = Callable[[str, Any], Any]
+
+
+def _fail(name: str, expected: str, value: Any) -> InvalidField:
+    return InvalidField(f"field '{name}' must be {expected}, got {value!r}")
+
+
+def text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(name, "a non-empty string", value)
+    return value
+
+
+def boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(name, "true or false", value)
+    return value
+
+
+def one_of(*choices: str) -> Normaliser:
+    def check(name: str, value: Any) -> str:
+        if value not in choices:
+            raise _fail(name, "one of " + ", ".join(choices), value)
+        return str(value)
+
+    return check
+
+
+def party_code(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not PARTY_CODE.fullmatch(value):
+        raise _fail(name, "a party code like KR or US-DOD ([A-Z][A-Z0-9_-]{0,31})", value)
+    return value
+
+
+def party_or_depositary(name: str, value: Any) -> str:
+    return DEPOSITARY if value == DEPOSITARY else party_code(name, value)
+
+
+def iso_date(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise _fail(name, "a date YYYY-MM-DD", value)
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise _fail(name, "a real calendar date", value) from None
+    return value
+
+
+def duration(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail(name, "an ISO-8601 duration such as P30D or P1Y", value)
+    try:
+        isodate.parse_duration(value)
+    except (isodate.ISO8601Error, ValueError):
+        raise _fail(name, "an ISO-8601 duration such as P30D or P1Y", value) from None
+    return value
+
+
+def time_zone(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail(name, "an IANA time zone name such as Asia/Seoul", value)
+    check_zone_name(value)
+    return value
+
+
+def event_ref(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        raise _fail(name, f"an event id (1 to {MAX_ID_LENGTH} characters)", value)
+    return value
+
+
+def party(name: str, value: Any) -> dict[str, str]:
+    """A party as ``{code, name?, tz?}``; a bare code is accepted too."""
+    if isinstance(value, str):
+        value = {"code": value}
+    if not isinstance(value, Mapping):
+        raise _fail(name, "a party code or an object {code, name?, tz?}", value)
+    unknown = set(value) - {"code", "name", "tz"}
+    if unknown:
+        raise InvalidField(f"field '{name}' has unknown key(s) {', '.join(sorted(unknown))}")
+    result = {"code": party_code(f"{name}.code", value.get("code"))}
+    if value.get("name") is not None:
+        result["name"] = text(f"{name}.name", value["name"])
+    if value.get("tz") is not None:
+        result["tz"] = time_zone(f"{name}.tz", value["tz"])
+    return result
+
+
+def list_of(item: Normaliser) -> Normaliser:
+    def check(name: str, value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise _fail(name, "a list", value)
+        return [item(f"{name}[{i}]", element) for i, element in enumerate(value)]
+
+    return check
+
+
+def notification_requirement(name: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise _fail(name, "an object {party, body, within?}", value)
+    unknown = set(value) - {"party", "body", "within"}
+    if unknown:
+        raise InvalidField(f"field '{name}' has unknown key(s) {', '.join(sorted(unknown))}")
+    result = {
+        "party": party_code(f"{name}.party", value.get("party")),
+        "body": text(f"{name}.body", value.get("body")),
+    }
+    if value.get("within") is not None:
+        result["within"] = duration(f"{name}.within", value["within"])
+    return result
+
+
+def mapping(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or not value:
+        raise _fail(name, "a non-empty object of corrected fields", value)
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an event type."""
+
+    name: str
+    normalise: Normaliser
+    required: bool = False
+    party_ref: bool = False  # names a party that must belong to the agreement
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One type of the vocabulary: its name, its fields, and how it is dated."""
+
+    name: str
+    fields: tuple[Field, ...] = ()
+    occurred_required: bool = True
+    acting_party: str | None = None  # the field whose party's zone reads `occurred`
+    by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+
+
+KINDS = ("treaty", "agreement", "mou", "arrangement", "exchange_of_notes", "protocol", "other")
+
+
+def _t(name: str, *fields: Field, occurred: bool = True, acting: str | None = None) -> EventType:
+    return EventType(name, tuple(fields), occurred_required=occurred, acting_party=acting)
+
+
+def _party(required: bool = True, name: str = "party") -> Field:
+    return Field(name, party_code, required=required, party_ref=True)
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in (
+        _t(
+            "registered",
+            Field("title", text, required=True),
+            Field("kind", one_of(*KINDS)),
+            Field("binding", one_of("legal", "political", "unknown")),
+            Field("open", boolean, default=False),
+            Field("tz", time_zone),
+            Field("parties", list_of(party), default=[]),
+            Field("depositary", text),
+            Field("requires_ratification", list_of(party_code)),
+            Field("notify", list_of(notification_requirement)),
+            Field("notice_period", duration),
+            Field("expires", iso_date),
+            occurred=False,
+        ),
+        _t("party_added", Field("party", party, required=True), acting="party"),
+        _t("signing_postponed", Field("reason", text)),
+        _t(
+            "signed",
+            _party(),
+            Field("signatory", text),
+            Field("capacity", text),
+            Field("place", text),
+            acting="party",
+        ),
+        _t(
+            "delivered",
+            Field("from", party_code, required=True, party_ref=True),
+            Field("to", party_or_depositary, required=True, party_ref=True),
+            Field("instrument", text, default="memorandum"),
+            acting="from",
+        ),
+        _t(
+            "consent_given",
+            _party(),
+            Field("body", text, required=True),
+            Field("outcome", one_of("approved", "rejected")),
+            acting="party",
+        ),
+        _t(
+            "ratified",
+            _party(),
+            Field("instrument", one_of("ratification", "acceptance", "approval", "accession")),
+            acting="party",
+        ),
+        _t(
+            "ratification_assessed",
+            _party(),
+            Field("required", boolean, required=True),
+            Field("by", text, required=True),
+            acting="party",
+        ),
+        _t("entered_into_force", _party(required=False), acting="party"),
+        _t(
+            "notified",
+            _party(),
+            Field("body", text, required=True),
+            Field("subject", text),
+            acting="party",
+        ),
+        _t("amended", Field("summary", text, required=True)),
+        _t("extended", Field("until", iso_date, required=True)),
+        _t("suspended", _party(required=False), Field("reason", text), acting="party"),
+        _t("resumed", _party(required=False), Field("reason", text), acting="party"),
+        _t(
+            "termination_notified",
+            _party(),
+            Field("effective", iso_date, required=True),
+            acting="party",
+        ),
+        _t("termination_notice_suspended", _party(), acting="party"),
+        _t("termination_notice_withdrawn", _party(), acting="party"),
+        _t("terminated"),
+        _t("expired"),
+        _t(
+            "noted",
+            Field("category", one_of("statement", "protest", "consultation", "other")),
+            Field("text", text, required=True),
+        ),
+        _t(
+            "corrected",
+            Field("target", event_ref, required=True),
+            Field("replacement", mapping),
+            Field("retracted", boolean),
+            occurred=False,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One event as a writer gave it, validated and in canonical form."""
+
+    agreement: str
+    type: str
+    fields: dict[str, Any]
+    occurred: str | None = None
+    id: str | None = None
+    source: str | None = None
+    note: str | None = None
+    after: tuple[str, ...] = ()
+    tz: str | None = None
+
+    @property
+    def spec(self) -> EventType:
+        return EVENT_TYPES[self.type]
+
+    def content(self) -> dict[str, Any]:
+        """The envelope as a JSON object, present keys only (what ``id`` re-use compares)."""
+        data: dict[str, Any] = {"agreement": self.agreement, "type": self.type}
+        for key in ("occurred", "id", "source", "note", "tz"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        if self.after:
+            data["after"] = list(self.after)
+        data.update(self.fields)
+        return data
+
+    def acting_party(self) -> str | None:
+        name = self.spec.acting_party
+        if name is None:
+            return None
+        value = self.fields.get(name)
+        if isinstance(value, dict):
+            return str(value["code"])
+        return value if isinstance(value, str) and value != DEPOSITARY else None
+
+    def party_refs(self) -> list[tuple[str, str]]:
+        """``(field, code)`` for every field that must name a party of the agreement."""
+        refs = []
+        for spec in self.spec.fields:
+            value = self.fields.get(spec.name)
+            if spec.party_ref and isinstance(value, str) and value != DEPOSITARY:
+                refs.append((spec.name, value))
+        return refs
+
+
+def _optional(raw: Mapping[str, Any], key: str, normalise: Normaliser) -> Any:
+    value = raw.get(key)
+    return None if value is None else normalise(key, value)
+
+
+def read_type_fields(event_type: EventType, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the type-specific fields of ``raw``; absent optional fields stay absent."""
+    fields: dict[str, Any] = {}
+    for spec in event_type.fields:
+        value = raw.get(spec.name)
+        if value is None:
+            if spec.required:
+                raise InvalidField(f"field '{spec.name}' is required for {event_type.name}")
+            if spec.default is not None:
+                fields[spec.name] = spec.default
+            continue
+        fields[spec.name] = spec.normalise(spec.name, value)
+    return fields
+
+
+def read_envelope(raw: Any, *, ignore_ledger_keys: bool = True) -> Envelope:
+    """Validate one event object as written on import or with ``append``.
+
+    Keys the ledger sets itself (``seq``, ``version``, hashes, …) are ignored on
+    import so that an export can be imported again; with ``ignore_ledger_keys``
+    false they are refused, since a writer never sets them.
+    """
+    if not isinstance(raw, Mapping):
+        raise InvalidField("an event must be a JSON object")
+    agreement = raw.get("agreement")
+    if not isinstance(agreement, str) or not AGREEMENT_KEY.fullmatch(agreement):
+        raise InvalidField(
+            f"field 'agreement' must be a key like tisa-2014 ([a-z0-9][a-z0-9-]{{0,63}}), "
+            f"got {agreement!r}"
+        )
+    type_name = raw.get("type")
+    if type_name is None:
+        raise InvalidField("field 'type' is required", agreement=agreement)
+    event_type = EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
+    if event_type is None:
+        raise UnknownEventType(
+            f"unknown event type {type_name!r}; known types: {', '.join(EVENT_TYPES)}",
+            agreement=agreement,
+        )
+    try:
+        return _read_checked(raw, agreement, event_type, ignore_ledger_keys)
+    except InvalidField as error:
+        raise error.locate(agreement=agreement, where=_describe(raw, event_type.name)) from None
+
+
+def _describe(raw: Mapping[str, Any], type_name: str) -> str:
+    event_id = raw.get("id")
+    return f"event {event_id!r} ({type_name})" if isinstance(event_id, str) else type_name
+
+
+def _read_checked(
+    raw: Mapping[str, Any], agreement: str, event_type: EventType, ignore_ledger_keys: bool
+) -> Envelope:
+    allowed = set(ENVELOPE_KEYS) | set(event_type.by_name)
+    ledger_keys = set(raw) & set(LEDGER_KEYS)
+    if ledger_keys and not ignore_ledger_keys:
+        raise InvalidField(
+            f"field(s) {', '.join(sorted(ledger_keys))} are set by the ledger, not by a writer"
+        )
+    unknown = set(raw) - allowed - set(LEDGER_KEYS)
+    if unknown:
+        raise InvalidField(
+            f"unknown field(s) {', '.join(sorted(unknown))} for {event_type.name}; "
+            f"allowed: {', '.join(sorted(allowed - {'agreement', 'type'}))}"
+        )
+    occurred = raw.get("occurred")
+    if occurred is None and event_type.occurred_required:
+        raise InvalidField(f"field 'occurred' is required for {event_type.name}")
+    if occurred is not None and not isinstance(occurred, str):
+        raise _fail("occurred", "a string such as 2014-12-29", occurred)
+    after = raw.get("after") or []
+    if isinstance(after, str):
+        after = [after]
+    return Envelope(
+        agreement=agreement,
+        type=event_type.name,
+        fields=read_type_fields(event_type, raw),
+        occurred=occurred,
+        id=_optional(raw, "id", event_ref),
+        source=_optional(raw, "source", text),
+        note=_optional(raw, "note", text),
+        after=tuple(list_of(event_ref)("after", after)),
+        tz=_optional(raw, "tz", time_zone) if event_type.name != "registered" else None,
+    )

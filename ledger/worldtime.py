@@ -1,0 +1,246 @@
+"""World time: when something happened, to the precision the source gives.
+
+An ``occurred`` value is kept exactly as written and denotes an interval of
+instants ``[start, end)`` in UTC. "2014-12-29" read in Asia/Seoul is
+2014-12-28T15:00Z up to 2014-12-29T15:00Z; "2014" is the whole year.
+
+Order between two events is *definite* when one interval ends before the other
+starts, or when ``after`` links (transitively, mixed with interval order) say so;
+otherwise, when the intervals overlap, it is only *possible*.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ledger.errors import InvalidOccurred, InvalidTimeZone
+
+
+class Precision(StrEnum):
+    """How much of a point in time the source gave."""
+
+    YEAR = "year"
+    MONTH = "month"
+    DAY = "day"
+    MINUTE = "minute"
+    SECOND = "second"
+
+
+_FORMS: tuple[tuple[Precision, re.Pattern[str]], ...] = (
+    (Precision.YEAR, re.compile(r"\d{4}")),
+    (Precision.MONTH, re.compile(r"\d{4}-\d{2}")),
+    (Precision.DAY, re.compile(r"\d{4}-\d{2}-\d{2}")),
+    (Precision.MINUTE, re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})?")),
+    (Precision.SECOND, re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})?")),
+)
+
+ACCEPTED_FORMS = "YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]"
+
+_STEP = {Precision.MINUTE: timedelta(minutes=1), Precision.SECOND: timedelta(seconds=1)}
+
+
+@lru_cache(maxsize=512)
+def zone(name: str | None) -> ZoneInfo:
+    """The IANA zone called ``name`` (UTC when ``None``)."""
+    if name is None:
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidTimeZone(f"unknown IANA time zone {name!r}") from None
+
+
+def check_zone_name(name: str) -> str:
+    """Return ``name`` if it is a known IANA zone, else raise ``InvalidTimeZone``."""
+    zone(name)
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Occurred:
+    """A world time as written, with the interval of instants it denotes."""
+
+    text: str
+    precision: Precision
+    start: datetime
+    end: datetime
+    zone: str
+
+    def definitely_before(self, other: Occurred) -> bool:
+        """True when this interval ends no later than ``other`` starts."""
+        return self.end <= other.start
+
+    def overlaps(self, other: Occurred) -> bool:
+        return not (self.definitely_before(other) or other.definitely_before(self))
+
+
+def _precision_of(text: str) -> Precision:
+    for precision, pattern in _FORMS:
+        if pattern.fullmatch(text):
+            return precision
+    raise InvalidOccurred(f"cannot read occurred {text!r}: expected {ACCEPTED_FORMS}")
+
+
+def _calendar_start(text: str, precision: Precision) -> date:
+    padded = {Precision.YEAR: text + "-01-01", Precision.MONTH: text + "-01"}.get(precision, text)
+    try:
+        return date.fromisoformat(padded)
+    except ValueError as exc:
+        raise InvalidOccurred(f"impossible occurred {text!r}: {exc}") from None
+
+
+def _next_calendar_start(first: date, precision: Precision) -> date:
+    if precision is Precision.YEAR:
+        return first.replace(year=first.year + 1)
+    if precision is Precision.MONTH:
+        return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first + timedelta(days=1)
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The first instant of ``day`` in ``tz``, as a UTC datetime.
+
+    Where a zone skips midnight (a DST jump at 00:00), fold=0 maps the missing
+    wall time onto the transition instant, which is the first instant of the day.
+    """
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+
+
+def _wall_clock_interval(
+    text: str, precision: Precision, tz: ZoneInfo
+) -> tuple[datetime, datetime]:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidOccurred(f"impossible occurred {text!r}: {exc}") from None
+    step = _STEP[precision]
+    if parsed.tzinfo is not None:
+        start = parsed.astimezone(UTC)
+        return start, start + step
+    earlier = parsed.replace(tzinfo=tz, fold=0)
+    later = parsed.replace(tzinfo=tz, fold=1)
+    if earlier.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != parsed:
+        raise InvalidOccurred(
+            f"impossible occurred {text!r}: that wall-clock time does not exist in {tz.key}"
+        )
+    # An ambiguous wall time (clocks turned back) covers both of its readings.
+    first, second = sorted((earlier.astimezone(UTC), later.astimezone(UTC)))
+    return first, second + step
+
+
+def parse_occurred(text: object, zone_name: str | None = None) -> Occurred:
+    """Read ``text`` as an occurred value, offset-less forms in ``zone_name``."""
+    if not isinstance(text, str):
+        raise InvalidOccurred(f"occurred must be a string in the form {ACCEPTED_FORMS}")
+    precision = _precision_of(text)
+    tz = zone(zone_name)
+    if precision in (Precision.YEAR, Precision.MONTH, Precision.DAY):
+        first = _calendar_start(text, precision)
+        start = local_midnight(first, tz)
+        end = local_midnight(_next_calendar_start(first, precision), tz)
+    else:
+        start, end = _wall_clock_interval(text, precision, tz)
+    return Occurred(text=text, precision=precision, start=start, end=end, zone=tz.key)
+
+
+def end_of_day(day: date, zone_name: str | None) -> datetime:
+    """The last instant's successor of ``day`` in the zone: the start of the next day."""
+    return local_midnight(day + timedelta(days=1), zone(zone_name))
+
+
+def start_of_day(day: date, zone_name: str | None) -> datetime:
+    """The first instant of ``day`` in the zone (how date-valued fields take effect)."""
+    return local_midnight(day, zone(zone_name))
+
+
+class Order(StrEnum):
+    """How two events stand in time."""
+
+    BEFORE = "before"
+    AFTER = "after"
+    POSSIBLE = "possible"  # neither order is established
+
+
+@dataclass(frozen=True, slots=True)
+class Dated:
+    """An event as far as ordering is concerned."""
+
+    id: str
+    occurred: Occurred | None
+    after: tuple[str, ...] = ()
+
+
+class Chronology:
+    """Definite and possible order among one agreement's events.
+
+    ``a`` is definitely before ``b`` when a chain of steps leads from ``a`` to
+    ``b``, each step either an ``after`` link (``b`` names ``a``) or interval
+    order (one interval ends no later than the next starts).
+    """
+
+    def __init__(self, events: Iterable[Dated]) -> None:
+        self._events: dict[str, Dated] = {e.id: e for e in events}
+        self._successors: dict[str, set[str]] = {e: set() for e in self._events}
+        for event in self._events.values():
+            for earlier in event.after:
+                if earlier in self._successors:
+                    self._successors[earlier].add(event.id)
+        self._reach: dict[str, frozenset[str]] = {}
+
+    @property
+    def events(self) -> Mapping[str, Dated]:
+        return self._events
+
+    def _later_than(self, event_id: str) -> frozenset[str]:
+        """Every event definitely after ``event_id``."""
+        cached = self._reach.get(event_id)
+        if cached is not None:
+            return cached
+        seen: set[str] = set()
+        frontier = [event_id]
+        while frontier:
+            current = frontier.pop()
+            step = set(self._successors[current])
+            occurred = self._events[current].occurred
+            if occurred is not None:
+                step.update(
+                    other.id
+                    for other in self._events.values()
+                    if other.occurred is not None and occurred.definitely_before(other.occurred)
+                )
+            for nxt in step - seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+        result = frozenset(seen)
+        self._reach[event_id] = result
+        return result
+
+    def order(self, a: str, b: str) -> Order:
+        """Whether ``a`` is definitely before, definitely after, or possibly either."""
+        if b in self._later_than(a):
+            return Order.BEFORE
+        if a in self._later_than(b):
+            return Order.AFTER
+        return Order.POSSIBLE
+
+    def definitely_before(self, a: str, b: str) -> bool:
+        return self.order(a, b) is Order.BEFORE
+
+
+def as_utc_text(instant: datetime) -> str:
+    """An instant as ISO-8601 in UTC with a ``Z`` (the form recorded_at is shown in)."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_instant(
+    text: str, zone_name: str | None = None, *, end_of_period: bool = False
+) -> datetime:
+    """An instant for ``--as-of``/``--known-at``: the start (or end) of an occurred form."""
+    occurred = parse_occurred(text, zone_name)
+    return occurred.end if end_of_period else occurred.start

@@ -1,0 +1,1 @@
+"""Alembic migration scripts for the whole ledger schema (shipped with the package)."""

@@ -1,0 +1,238 @@
+"""The time model of §3: forms, precision, zones, intervals, and order."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.errors import InvalidOccurred, InvalidTimeZone
+from ledger.worldtime import Chronology, Dated, Order, Precision, parse_occurred
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "precision", "start", "end"),
+    [
+        ("2014", None, Precision.YEAR, utc(2014, 1, 1), utc(2015, 1, 1)),
+        ("2014-12", None, Precision.MONTH, utc(2014, 12, 1), utc(2015, 1, 1)),
+        ("2014-02", None, Precision.MONTH, utc(2014, 2, 1), utc(2014, 3, 1)),
+        ("2014-12-29", None, Precision.DAY, utc(2014, 12, 29), utc(2014, 12, 30)),
+        # the spec's own example: a Seoul day is 15:00Z to 15:00Z
+        ("2014-12-29", "Asia/Seoul", Precision.DAY, utc(2014, 12, 28, 15), utc(2014, 12, 29, 15)),
+        (
+            "2014-12-29T10:30",
+            "Asia/Seoul",
+            Precision.MINUTE,
+            utc(2014, 12, 29, 1, 30),
+            utc(2014, 12, 29, 1, 31),
+        ),
+        (
+            "2014-12-29T10:30:15",
+            "Asia/Seoul",
+            Precision.SECOND,
+            utc(2014, 12, 29, 1, 30, 15),
+            utc(2014, 12, 29, 1, 30, 16),
+        ),
+        # an explicit offset wins over the zone
+        (
+            "2014-12-29T10:30Z",
+            "Asia/Seoul",
+            Precision.MINUTE,
+            utc(2014, 12, 29, 10, 30),
+            utc(2014, 12, 29, 10, 31),
+        ),
+        (
+            "2014-12-29T10:30:00-05:00",
+            "Asia/Seoul",
+            Precision.SECOND,
+            utc(2014, 12, 29, 15, 30),
+            utc(2014, 12, 29, 15, 30, 1),
+        ),
+        ("2014", "Asia/Seoul", Precision.YEAR, utc(2013, 12, 31, 15), utc(2014, 12, 31, 15)),
+        # a day on which New York springs forward is 23 hours long
+        ("2015-03-08", "America/New_York", Precision.DAY, utc(2015, 3, 8, 5), utc(2015, 3, 9, 4)),
+    ],
+)
+def test_occurred_denotes_an_interval_of_instants(text, zone, precision, start, end):
+    occurred = parse_occurred(text, zone)
+    assert occurred.text == text
+    assert occurred.precision is precision
+    assert (occurred.start, occurred.end) == (start, end)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "29 Dec 2014",
+        "2014-1-5",
+        "2014-12-29 10:00",
+        "2014-12-29T10",
+        "2014-12-29T10:00:00.5",
+        "20141229",
+        "",
+        "2014-12-29T10:00+0900",
+        "yesterday",
+    ],
+)
+def test_unreadable_forms_are_rejected(text):
+    with pytest.raises(InvalidOccurred, match="cannot read occurred"):
+        parse_occurred(text)
+
+
+@pytest.mark.parametrize("text", ["2014-02-30", "2014-13", "2014-12-29T24:00", "2014-12-29T10:61"])
+def test_impossible_times_are_rejected(text):
+    with pytest.raises(InvalidOccurred, match="impossible"):
+        parse_occurred(text)
+
+
+def test_wall_time_skipped_by_daylight_saving_is_impossible():
+    with pytest.raises(InvalidOccurred, match="does not exist in America/New_York"):
+        parse_occurred("2015-03-08T02:30", "America/New_York")
+
+
+def test_ambiguous_wall_time_covers_both_readings():
+    occurred = parse_occurred("2015-11-01T01:30", "America/New_York")
+    assert occurred.start == utc(2015, 11, 1, 5, 30)  # EDT reading
+    assert occurred.end == utc(2015, 11, 1, 6, 31)  # EST reading plus its minute
+
+
+def test_unknown_zone_is_rejected():
+    with pytest.raises(InvalidTimeZone):
+        parse_occurred("2014-12-29", "Asia/Nowhere")
+
+
+def test_non_string_occurred_is_rejected():
+    with pytest.raises(InvalidOccurred):
+        parse_occurred(20141229)
+
+
+ZONES = st.sampled_from(
+    [
+        "UTC",
+        "Asia/Seoul",
+        "Asia/Tokyo",
+        "America/New_York",
+        "Europe/London",
+        "Australia/Lord_Howe",
+        "Pacific/Kiritimati",
+        "America/St_Johns",
+        "Asia/Kathmandu",
+        "America/Santiago",
+        "Africa/Casablanca",
+    ]
+)
+INSTANTS = st.datetimes(
+    min_value=datetime(1950, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+)
+
+
+@given(instant=INSTANTS, zone=ZONES)
+def test_the_local_day_of_an_instant_contains_it(instant, zone):
+    local = instant.astimezone(ZoneInfo(zone))
+    day = parse_occurred(local.date().isoformat(), zone)
+    assert day.start <= instant < day.end
+    assert timedelta(hours=22) <= day.end - day.start <= timedelta(hours=26)
+
+
+@given(instant=INSTANTS, zone=ZONES)
+def test_nested_precisions_nest_their_intervals(instant, zone):
+    local = instant.astimezone(ZoneInfo(zone))
+    forms = [
+        local.strftime("%Y"),
+        local.strftime("%Y-%m"),
+        local.strftime("%Y-%m-%d"),
+        local.strftime("%Y-%m-%dT%H:%M"),
+        local.strftime("%Y-%m-%dT%H:%M:%S"),
+    ]
+    intervals = [parse_occurred(f, zone) for f in forms]
+    for outer, inner in pairwise(intervals):
+        assert outer.start <= inner.start < inner.end <= outer.end
+    assert intervals[-1].start <= instant < intervals[-1].end + timedelta(hours=1)
+
+
+@given(instant=INSTANTS, zone=ZONES)
+def test_an_offset_makes_the_zone_irrelevant(instant, zone):
+    text = instant.replace(microsecond=0).isoformat()
+    assert parse_occurred(text, zone).start == instant.replace(microsecond=0)
+
+
+@given(d=st.dates(min_value=date(1950, 1, 1), max_value=date(2030, 12, 30)), zone=ZONES)
+def test_consecutive_days_abut(d, zone):
+    today = parse_occurred(d.isoformat(), zone)
+    tomorrow = parse_occurred((d + timedelta(days=1)).isoformat(), zone)
+    assert today.end == tomorrow.start
+    assert today.definitely_before(tomorrow)
+    assert not tomorrow.definitely_before(today)
+
+
+def _dated(
+    event_id: str, text: str | None, zone: str | None = None, after: tuple[str, ...] = ()
+) -> Dated:
+    return Dated(event_id, parse_occurred(text, zone) if text else None, after)
+
+
+def test_same_day_events_without_a_link_are_only_possibly_ordered():
+    chronology = Chronology([_dated("eif", "2014-12-29"), _dated("notified", "2014-12-29")])
+    assert chronology.order("eif", "notified") is Order.POSSIBLE
+
+
+def test_an_after_link_makes_same_day_order_definite():
+    chronology = Chronology(
+        [_dated("eif", "2014-12-29"), _dated("notified", "2014-12-29", after=("eif",))]
+    )
+    assert chronology.order("eif", "notified") is Order.BEFORE
+    assert chronology.order("notified", "eif") is Order.AFTER
+
+
+def test_after_links_are_transitive_and_mix_with_interval_order():
+    chronology = Chronology(
+        [
+            _dated("delivered", "2014-12-29"),
+            _dated("eif", "2014-12-29", after=("delivered",)),
+            _dated("notified", "2014-12-29", after=("eif",)),
+            _dated("signed", "2014-12-26"),
+            _dated("month", "2014-12"),
+            _dated("later", "2015-01-02"),
+        ]
+    )
+    assert chronology.order("delivered", "notified") is Order.BEFORE
+    assert chronology.order("signed", "notified") is Order.BEFORE
+    assert chronology.order("month", "signed") is Order.POSSIBLE  # December contains the 26th
+    assert chronology.order("month", "later") is Order.BEFORE
+
+
+def test_order_depends_on_zones_near_midnight():
+    # 29 Dec in Seoul ends at 15:00Z; 29 Dec in New York starts at 05:00Z: they overlap.
+    seoul = _dated("seoul", "2014-12-29", "Asia/Seoul")
+    new_york = _dated("new-york", "2014-12-29", "America/New_York")
+    assert Chronology([seoul, new_york]).order("seoul", "new-york") is Order.POSSIBLE
+    # 28 Dec in Seoul ended before 29 Dec started in New York.
+    earlier = _dated("seoul-28", "2014-12-28", "Asia/Seoul")
+    assert Chronology([earlier, new_york]).order("seoul-28", "new-york") is Order.BEFORE
+
+
+@given(a=INSTANTS, b=INSTANTS, zone=ZONES)
+def test_definite_order_is_antisymmetric_and_matches_the_instants(a, b, zone):
+    events = [
+        Dated(
+            "a", parse_occurred(a.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S"), zone)
+        ),
+        Dated(
+            "b", parse_occurred(b.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S"), zone)
+        ),
+    ]
+    chronology = Chronology(events)
+    order = chronology.order("a", "b")
+    if order is Order.BEFORE:
+        assert a < b + timedelta(hours=1)  # an ambiguous wall time may cover a second reading
+        assert chronology.order("b", "a") is Order.AFTER
+    if a.replace(microsecond=0) + timedelta(hours=2) <= b.replace(microsecond=0):
+        assert order is Order.BEFORE

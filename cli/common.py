@@ -62,7 +62,7 @@ def envelope_options(
 ) -> dict[str, Any]:
     """The envelope keys given on the command line (absent ones left out)."""
     given = {"occurred": occurred, "id": event_id, "source": source, "note": note, "tz": tz}
-    envelope = {k: v for k, v in given.items() if v is not None}
+    envelope: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if after:
         envelope["after"] = list(after)
     return envelope

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from ledger.domain import Agreement, agreement_id
 from ledger.errors import Rejected, StorageError, UnknownAgreement, WriteConflict
 from ledger.storage import ensure_schema, normalise_url
-from ledger.vocabulary import read_envelope
+from ledger.vocabulary import describe, read_envelope
 
 WRITE_ATTEMPTS = 8
 
@@ -145,14 +145,14 @@ class Ledger(Application[Any]):
                     result.skipped.append(str(envelope.id))
             except Rejected as error:
                 raise error.locate(
-                    agreement=agreement_key, where=submission.where or _describe(submission.raw)
+                    agreement=agreement_key, where=submission.where or describe(submission.raw)
                 ) from None
         pending = [a for a in touched.values() if a is not None and a.pending_events]
         return result, pending
 
     def _find(self, key: str) -> Agreement | None:
         try:
-            agreement = self.repository.get(agreement_id(key))
+            agreement: Any = self.repository.get(agreement_id(key))
         except AggregateNotFoundError:
             return None
         except PersistenceError as exc:
@@ -215,13 +215,3 @@ def _agreement_of(raw: Any) -> str | None:
     if isinstance(raw, dict) and isinstance(raw.get("agreement"), str):
         return raw["agreement"]
     return None
-
-
-def _describe(raw: Any) -> str | None:
-    if not isinstance(raw, dict):
-        return None
-    event_type = raw.get("type")
-    event_id = raw.get("id")
-    if isinstance(event_id, str):
-        return f"event {event_id!r} ({event_type})"
-    return f"{event_type} event" if isinstance(event_type, str) else None

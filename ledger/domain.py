@@ -255,9 +255,10 @@ class History:
                 state.known_ids.add(event_id)
                 state.retracted.add(event_id)
                 continue
-            occurred = (
-                _quiet_occurred(state, envelope) if now is None else state.admit(envelope, now)
-            )
+            if now is None or envelope.type == "corrected":
+                occurred = _quiet_occurred(state, envelope)  # corrections were checked on entry
+            else:
+                occurred = state.admit(envelope, now)
             state.apply(event_id, version, envelope, occurred)
         return state
 

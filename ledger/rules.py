@@ -183,5 +183,5 @@ def corrected_envelope(original: Envelope, replacement: dict[str, Any]) -> dict[
 def reject_in_correction(target: str, error: Rejected) -> InvalidCorrection:
     """A re-check failure of corrected history, reported as the correction's fault."""
     return InvalidCorrection(
-        f"correcting {target!r} would break a rule: {error.reason} [{error.rule}]"
+        f"correcting {target!r} would break a rule: {error.reason} ({error.rule})"
     )

@@ -361,7 +361,7 @@ def read_envelope(raw: Any, *, ignore_ledger_keys: bool = True) -> Envelope:
         )
     type_name = raw.get("type")
     if type_name is None:
-        raise InvalidField("field 'type' is required", agreement=agreement)
+        raise InvalidField("field 'type' is required", agreement=agreement, where=describe(raw))
     event_type = EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
     if event_type is None:
         raise UnknownEventType(
@@ -371,12 +371,17 @@ def read_envelope(raw: Any, *, ignore_ledger_keys: bool = True) -> Envelope:
     try:
         return _read_checked(raw, agreement, event_type, ignore_ledger_keys)
     except InvalidField as error:
-        raise error.locate(agreement=agreement, where=_describe(raw, event_type.name)) from None
+        raise error.locate(agreement=agreement, where=describe(raw)) from None
 
 
-def _describe(raw: Mapping[str, Any], type_name: str) -> str:
-    event_id = raw.get("id")
-    return f"event {event_id!r} ({type_name})" if isinstance(event_id, str) else type_name
+def describe(raw: Any) -> str | None:
+    """How an error message names an event: ``event 'ID' (TYPE)`` or ``TYPE event``."""
+    if not isinstance(raw, Mapping):
+        return None
+    event_type, event_id = raw.get("type"), raw.get("id")
+    if isinstance(event_id, str):
+        return f"event {event_id!r} ({event_type})"
+    return f"{event_type} event" if isinstance(event_type, str) else None
 
 
 def _read_checked(

@@ -1,0 +1,138 @@
+"""SQLite storage: migrations, append-only triggers, schema checks, batches."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from ledger.application import Ledger, Submission
+from ledger.errors import SchemaOutdated, UnknownParty
+from ledger.storage import head_revision, upgrade
+from tests.conftest import count_events, example_lines
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_first_use_creates_the_embedded_database_at_the_newest_migration(tmp_path):
+    path = tmp_path / "fresh.db"
+    Ledger(str(path)).close()
+    engine = create_engine(f"sqlite:///{path}")
+    assert "ledger_events" in inspect(engine).get_table_names()
+    with engine.connect() as connection:
+        from alembic.runtime.migration import MigrationContext
+
+        assert MigrationContext.configure(connection).get_current_revision() == head_revision()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_events SET topic = 'forged' WHERE id = 1",
+        "DELETE FROM ledger_events WHERE id = 1",
+        "DELETE FROM ledger_events",
+    ],
+)
+def test_the_event_table_refuses_update_and_delete(ledger, db_url, statement):
+    ledger.append(Submission(line) for line in example_lines())
+    path = db_url.removeprefix("sqlite:///")
+    connection = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        connection.execute(statement)
+    connection.close()
+    assert count_events(db_url) == 12
+
+
+def test_a_database_behind_the_newest_migration_is_refused(tmp_path):
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"
+        )
+        connection.exec_driver_sql("CREATE TABLE something_else (x INTEGER)")
+    with pytest.raises(SchemaOutdated, match="run `ledger db upgrade`"):
+        Ledger(str(path))
+
+
+def test_ledger_db_upgrade_brings_an_empty_database_to_the_newest_migration(cli, db_url):
+    result = cli("db", "upgrade")
+    assert result.exit_code == 0, result.stderr
+    assert f"database at revision {head_revision()}" in result.stdout
+
+
+def test_an_outdated_database_exits_5_naming_the_upgrade_command(cli, db_url):
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE unrelated (x INTEGER)")
+    result = cli("sign", "tisa-2014", "KR", "--occurred", "2014-12-26")
+    assert result.exit_code == 5
+    assert result.stderr == "Error: the database has no ledger schema; run `ledger db upgrade`\n"
+
+
+def test_migrations_can_be_applied_through_the_upgrade_function_twice(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    upgrade(engine)
+    upgrade(engine)
+    assert "ledger_events" in inspect(engine).get_table_names()
+
+
+def test_a_batch_is_all_or_nothing(ledger, db_url):
+    lines = example_lines()
+    lines.append(
+        {"agreement": "tisa-2014", "type": "signed", "party": "CN", "occurred": "2014-12-26"}
+    )
+    with pytest.raises(UnknownParty):
+        ledger.append(Submission(line, where=f"line {n}") for n, line in enumerate(lines, 1))
+    assert count_events(db_url) == 0
+
+
+def test_importing_twice_appends_once_then_skips_every_line(ledger, db_url):
+    first = ledger.append(Submission(line) for line in example_lines())
+    second = ledger.append(Submission(line) for line in example_lines())
+    assert (len(first.appended), len(first.skipped)) == (12, 0)
+    assert (len(second.appended), len(second.skipped)) == (0, 12)
+    assert count_events(db_url) == 12
+
+
+def test_seq_is_the_global_order_and_version_the_place_in_the_stream(ledger):
+    ledger.append(Submission(line) for line in example_lines())
+    ledger.append(
+        [
+            Submission(
+                {"agreement": "other", "type": "registered", "title": "Other", "parties": ["KR"]}
+            )
+        ]
+    )
+    ledger.append(
+        [
+            Submission(
+                {"agreement": "tisa-2014", "type": "noted", "text": "later", "occurred": "2015"}
+            )
+        ]
+    )
+    records = ledger.stream("tisa-2014")
+    assert [r.record["version"] for r in records] == list(range(1, 14))
+    assert [r.seq for r in records] == [*range(1, 13), 14]
+    assert records[-1].record["id"] == "tisa-2014/13"
+
+
+def test_the_installed_package_carries_its_migrations(tmp_path):
+    """`pip install .` (not editable) must be able to create a database from any folder."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(tmp_path.glob("*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "migrations/env.py" in names
+    assert "migrations/script.py.mako" in names
+    assert "migrations/versions/0001_event_store.py" in names
+    for package in ("ledger", "projections", "cli"):
+        assert f"{package}/__init__.py" in names

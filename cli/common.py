@@ -14,6 +14,7 @@ from rich.table import Table
 
 from cli.app import Settings
 from ledger.application import Ledger
+from projections.projector import Projector
 
 
 class Format(StrEnum):
@@ -44,8 +45,18 @@ Tz = Annotated[
 
 
 def open_ledger(ctx: typer.Context) -> Ledger:
+    """The ledger, wired so that every append brings the read models up to date."""
     settings: Settings = ctx.obj
-    return Ledger(settings.db)
+    ledger = Ledger(settings.db)
+    ledger.on_saved.append(Projector(ledger).catch_up)
+    return ledger
+
+
+def open_projector(ctx: typer.Context) -> Projector:
+    """The read models, caught up before they are read."""
+    projector = Projector(open_ledger(ctx))
+    projector.catch_up()
+    return projector
 
 
 def actor_of(ctx: typer.Context) -> str | None:
@@ -78,11 +89,15 @@ def print_json_lines(values: Iterable[dict[str, Any]]) -> None:
         typer.echo(json.dumps(value, ensure_ascii=False))
 
 
+def console() -> Console:
+    """A console for tables; a pipe or a file gets full width rather than 80 columns."""
+    return Console(width=None if sys.stdout.isatty() else 240)
+
+
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
-    # A pipe or a file gets the whole table rather than one squeezed to 80 columns.
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
+    console().print(table)

@@ -1,21 +1,174 @@
-"""Commands that read the ledger."""
+"""Commands that read the ledger: the read models and the stored history."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
 
 from cli.app import app
-from cli.common import Format, FormatOption, open_ledger, print_json_lines, print_table
+from cli.common import (
+    Format,
+    FormatOption,
+    console,
+    open_ledger,
+    open_projector,
+    print_json,
+    print_json_lines,
+    print_table,
+)
+from ledger.errors import UnknownAgreement
+from projections import store
+from projections.projector import Projector
+
+Key = Annotated[str, typer.Argument(help="Agreement key")]
+
+
+@app.command("list")
+def list_(ctx: typer.Context, output: FormatOption = Format.table) -> None:
+    """Every agreement with its status and counts of parties and flags."""
+    projector = open_projector(ctx)
+    with projector.ledger.engine.connect() as connection:
+        rows = store.listing(connection)
+    if output is Format.json:
+        print_json(rows)
+        return
+    print_table(
+        "Agreements",
+        ["agreement", "title", "kind", "status", "parties", "flags"],
+        (
+            [r["agreement"], r["title"], r["kind"], r["status"], r["parties"], r["flags"]]
+            for r in rows
+        ),
+    )
 
 
 @app.command()
-def history(
+def show(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
+    """The current state of an agreement, its parties and its flags."""
+    projector = open_projector(ctx)
+    with projector.ledger.engine.connect() as connection:
+        state = store.show(connection, key)
+    if state is None:
+        raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+    render_state(state, output)
+
+
+def render_state(state: dict[str, Any], output: Format) -> None:
+    """Print a ``show``-shaped state (also used by ``replay``)."""
+    if output is Format.json:
+        print_json(state)
+        return
+    out = console()
+    out.print(f"[bold]{state['agreement']}[/bold] — {state['title']}")
+    out.print(
+        f"status [bold]{state['status']}[/bold] · kind {state['kind']} · binding {state['binding']}"
+        f" · in force {state['entered_into_force'] or '—'} · expires {state['expires'] or '—'}"
+        f" · version {state['version']}"
+    )
+    termination = state["termination"]
+    if termination:
+        out.print(
+            f"termination notice by {termination['party']} ({termination['notified']}), "
+            f"effective {termination['effective']}: {termination['status']}"
+        )
+    print_table(
+        "Parties",
+        ["party", "name", "status", "signed", "consented", "in force", "withdrawn"],
+        (
+            [
+                p["code"],
+                p["name"],
+                p["status"],
+                p["signed"],
+                p["consented"],
+                p["in_force"],
+                p["withdrawn"],
+            ]
+            for p in state["parties"]
+        ),
+    )
+    render_flags(state["flags"])
+
+
+def render_flags(rows: list[dict[str, Any]]) -> None:
+    print_table(
+        "Flags",
+        ["agreement", "code", "severity", "certainty", "party", "message", "events"],
+        (
+            [
+                f["agreement"],
+                f["code"],
+                f["severity"],
+                f["certainty"],
+                f["party"],
+                f["message"],
+                ", ".join(f["events"]),
+            ]
+            for f in rows
+        ),
+    )
+
+
+@app.command()
+def flags(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Agreement key")],
+    key: Annotated[
+        str | None, typer.Argument(help="Agreement key (all agreements if absent)")
+    ] = None,
+    code: Annotated[str | None, typer.Option("--code", help="Only this flag code")] = None,
+    party: Annotated[
+        str | None, typer.Option("--party", help="Only flags about this party")
+    ] = None,
+    severity: Annotated[str | None, typer.Option("--severity", help="info or warning")] = None,
     output: FormatOption = Format.table,
 ) -> None:
+    """Compliance flags, for one agreement or all."""
+    projector = open_projector(ctx)
+    with projector.ledger.engine.connect() as connection:
+        if key is not None and store.show(connection, key) is None:
+            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+        rows = store.flag_rows(connection, key, code, party, severity)
+    if output is Format.json:
+        print_json(rows)
+    else:
+        render_flags(rows)
+
+
+@app.command()
+def timeline(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
+    """Events in world-time order, with their precision and when they were recorded."""
+    projector = open_projector(ctx)
+    with projector.ledger.engine.connect() as connection:
+        if store.show(connection, key) is None:
+            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+        entries = store.timeline_entries(connection, key)
+    if output is Format.json:
+        print_json(entries)
+        return
+    print_table(
+        f"Timeline of {key}",
+        ["occurred", "precision", "event", "what", "flags", "recorded_at", "by"],
+        (
+            [
+                e["occurred"] or "—",
+                e["precision"] or "",
+                e["id"]
+                + (" (retracted)" if e["retracted"] else "")
+                + (f" (corrected by {', '.join(e['corrected_by'])})" if e["corrected_by"] else ""),
+                e["summary"],
+                ", ".join(e["flags"]),
+                e["recorded_at"],
+                e["recorded_by"],
+            ]
+            for e in entries
+        ),
+    )
+
+
+@app.command()
+def history(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
     """Every stored event of an agreement, in order, with the ledger's own fields."""
     records = open_ledger(ctx).stream(key)
     if output is Format.json:
@@ -37,3 +190,15 @@ def history(
             for r in records
         ),
     )
+
+
+@app.command()
+def rebuild(ctx: typer.Context) -> None:
+    """Drop the read models and rebuild them from the event log."""
+    ledger = open_ledger(ctx)
+    rebuilder = Projector(ledger)
+    total = ledger.recorder.max_notification_id() or 0
+    with Progress(transient=True, disable=total < 10_000) as progress:
+        task = progress.add_task("rebuilding read models", total=total)
+        count = rebuilder.rebuild(progress=lambda n: progress.advance(task, n))
+    typer.echo(f"rebuilt read models of {count} agreements from {total} events")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -79,6 +79,7 @@ class Ledger(Application[Any]):
                 "CREATE_TABLE": "n",
             }
         )
+        self.on_saved: list[Callable[[], object]] = []
         if check_schema:
             ensure_schema(self.engine)
 
@@ -110,6 +111,8 @@ class Ledger(Application[Any]):
                 continue  # another writer took a version first: redo from fresh state
             except PersistenceError as exc:
                 raise StorageError(f"cannot write to the database: {exc}") from None
+            for listener in self.on_saved:
+                listener()
             return result
         raise WriteConflict(
             "other writers kept changing the same agreement; "
@@ -180,6 +183,17 @@ class Ledger(Application[Any]):
                 .order_by(rows.originator_version)
             ).all()
             return [self._stored_record(row) for row in found]
+
+    def agreement_keys(self) -> list[str]:
+        """Every registered agreement's key, sorted."""
+        rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
+        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            firsts = session.execute(
+                select(
+                    rows.originator_id, rows.originator_version, rows.topic, rows.state, rows.id
+                ).where(rows.originator_version == Agreement.INITIAL_VERSION)
+            ).all()
+        return sorted(self._stored_record(row).record["agreement"] for row in firsts)
 
     def records(self, batch_size: int = 1000) -> Iterator[StoredRecord]:
         """Every stored event in recording order (``seq``), read in batches."""

@@ -1,0 +1,144 @@
+"""The facts a projection works from: an agreement's effective events at a moment.
+
+``Facts.build`` takes stored events (from the event store, an import file, a
+scratch copy: the source does not matter), keeps those the ledger knew at
+``known_at``, applies corrections, and keeps the world facts that had begun by
+``as_of``. Everything downstream — state, flags, timeline — reads only this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ledger.domain import Agreement, History
+from ledger.rules import Fact
+from ledger.vocabulary import Envelope
+from ledger.worldtime import Chronology, Dated, Occurred, Order, start_of_day
+
+
+@dataclass(frozen=True)
+class Recording:
+    """When and by whom the ledger stored an event, and its place in the stream."""
+
+    version: int
+    recorded_at: datetime
+    recorded_by: str
+    original: Envelope
+
+
+@dataclass
+class Facts:
+    """An agreement's effective world facts, as known at ``known_at``, begun by ``as_of``."""
+
+    key: str
+    registration: Envelope
+    parties: dict[str, dict[str, str]]
+    facts: list[Fact]
+    all_facts: list[Fact]  # begun or not: the timeline shows everything known
+    recordings: dict[str, Recording]
+    retracted: set[str]
+    corrected_by: dict[str, list[str]]
+    as_of: datetime
+    version: int
+    chronology: Chronology = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.chronology = Chronology(Dated(f.id, f.occurred, f.envelope.after) for f in self.facts)
+
+    @classmethod
+    def build(
+        cls,
+        events: Iterable[Agreement.Event],
+        *,
+        as_of: datetime,
+        known_at: datetime | None = None,
+    ) -> Facts | None:
+        """The facts of one agreement's stored events; ``None`` if it was not yet known."""
+        stream = [e for e in events if known_at is None or e.timestamp <= known_at]
+        if not stream:
+            return None
+        history = History(stream[0].agreement)
+        recordings: dict[str, Recording] = {}
+        for event in stream:
+            envelope = event.envelope()
+            history.add(event.event_id, event.originator_version, envelope)
+            recordings[event.event_id] = Recording(
+                event.originator_version, event.timestamp, event.recorded_by, envelope
+            )
+        state = history.effective_state()
+        every = [f for f in state.facts.values() if f.envelope.type != "corrected"]
+        begun = [f for f in every if f.occurred is None or f.occurred.start <= as_of]
+        registration = next(f.envelope for f in every if f.envelope.type == "registered")
+        corrected_by: dict[str, list[str]] = {}
+        for event in stream:
+            if isinstance(event, Agreement.Corrected):
+                corrected_by.setdefault(event.fields["target"], []).append(event.event_id)
+        return cls(
+            key=history.key,
+            registration=registration,
+            parties=state.parties,
+            facts=begun,
+            all_facts=every,
+            recordings=recordings,
+            retracted=state.retracted,
+            corrected_by=corrected_by,
+            as_of=as_of,
+            version=stream[-1].originator_version,
+        )
+
+    # -- reading -----------------------------------------------------------
+
+    @property
+    def tz(self) -> str | None:
+        return self.registration.fields.get("tz")
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.registration.fields.get("open"))
+
+    @property
+    def requires_ratification(self) -> set[str]:
+        return set(self.registration.fields.get("requires_ratification") or [])
+
+    def of_type(self, *types: str) -> list[Fact]:
+        """Facts of the given types in world order (start, then recording order)."""
+        return world_order(f for f in self.facts if f.envelope.type in types)
+
+    def of_party(self, code: str, *types: str) -> list[Fact]:
+        return [f for f in self.of_type(*types) if f.envelope.fields.get("party") == code]
+
+    def day_start(self, day: str) -> datetime:
+        """When a date-valued field takes effect: the start of that day in the agreement's zone."""
+        return start_of_day(datetime.fromisoformat(day).date(), self.tz)
+
+    def order(self, a: Fact, b: Fact) -> Order:
+        return self.chronology.order(a.id, b.id)
+
+
+def world_order(facts: Iterable[Fact]) -> list[Fact]:
+    return sorted(facts, key=_world_key)
+
+
+def _world_key(fact: Fact) -> tuple[Any, ...]:
+    occurred = fact.occurred
+    if occurred is None:
+        return (0, None, fact.version)
+    return (1, occurred.start, fact.version)
+
+
+def relative_to(occurred: Occurred | None, instant: datetime) -> Order:
+    """Whether an event is definitely before, definitely after, or around an instant."""
+    if occurred is None:
+        return Order.POSSIBLE
+    if occurred.end <= instant:
+        return Order.BEFORE
+    if occurred.start >= instant:
+        return Order.AFTER
+    return Order.POSSIBLE
+
+
+def ids(facts: Sequence[Fact | None]) -> list[str]:
+    return [f.id for f in facts if f is not None]

@@ -1,0 +1,398 @@
+"""Compliance flags (§5): small pure rules, registered in one place.
+
+A rule takes the agreement's facts and computed state and returns flags. The
+runner calls every rule; a rule that crashes becomes a reported ``rule_failed``
+flag rather than a crash. Certainty follows §3: an order the dates (or
+``after`` links) establish is ``definite``; an order they leave open is
+``possible``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import isodate
+
+from ledger.rules import Fact
+from ledger.worldtime import Order, as_utc_text, zone
+from projections.facts import Facts, relative_to
+from projections.state import AgreementState
+
+WARNING, INFO = "warning", "info"
+DEFINITE, POSSIBLE = "definite", "possible"
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    severity: str
+    certainty: str
+    party: str | None
+    message: str
+    events: tuple[str, ...]
+
+    def as_json(self, agreement: str) -> dict[str, Any]:
+        return {
+            "agreement": agreement,
+            "code": self.code,
+            "severity": self.severity,
+            "certainty": self.certainty,
+            "party": self.party,
+            "message": self.message,
+            "events": list(self.events),
+        }
+
+
+Rule = Callable[[Facts, AgreementState], Iterator[Flag]]
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str) -> Callable[[Rule], Rule]:
+    """Register a flag rule under its code."""
+
+    def register(function: Rule) -> Rule:
+        RULES[code] = function
+        return function
+
+    return register
+
+
+def evaluate(facts: Facts, state: AgreementState) -> list[Flag]:
+    """Every flag of every rule, in a stable order."""
+    flags: list[Flag] = []
+    for code, check in RULES.items():
+        try:
+            flags.extend(check(facts, state))
+        except Exception as error:
+            flags.append(
+                Flag(
+                    "rule_failed",
+                    WARNING,
+                    DEFINITE,
+                    None,
+                    f"the {code} rule failed: {type(error).__name__}: {error}",
+                    (),
+                )
+            )
+    return flags
+
+
+def _hedged(word: str, certainty: str) -> str:
+    """``after`` when definite, ``possibly after`` when only possible."""
+    return word if certainty == DEFINITE else f"possibly {word}"
+
+
+def _certainty(order: Order) -> str | None:
+    """``definite`` for BEFORE-or-AFTER as asked, ``possible`` when open, else ``None``."""
+    return {Order.AFTER: DEFINITE, Order.POSSIBLE: POSSIBLE}.get(order)
+
+
+def _start(fact: Fact) -> datetime:
+    assert fact.occurred is not None
+    return fact.occurred.start
+
+
+def _end(fact: Fact) -> datetime:
+    assert fact.occurred is not None
+    return fact.occurred.end
+
+
+def _entry_for(facts: Facts, state: AgreementState, party: str) -> Fact | None:
+    """When the agreement (or that party) first entered into force."""
+    party_state = state.parties.get(party)
+    candidates = [p.start for p in party_state.periods] if party_state else []
+    if state.general_entry_into_force is not None:
+        candidates.append(state.general_entry_into_force)
+    return min(candidates, key=_start) if candidates else None
+
+
+def _requirements(facts: Facts) -> list[dict[str, str]]:
+    return list(facts.registration.fields.get("notify") or [])
+
+
+def _matches(fact: Fact, requirement: dict[str, str]) -> bool:
+    fields = fact.envelope.fields
+    return fields["party"] == requirement["party"] and fields["body"] == requirement["body"]
+
+
+def _plus(instant: datetime, duration: str, zone_name: str | None) -> datetime:
+    """``instant`` plus an ISO duration, calendar parts counted in the agreement's zone."""
+    local = instant.astimezone(zone(zone_name))
+    return (local + isodate.parse_duration(duration)).astimezone(instant.tzinfo)
+
+
+def _deadline(facts: Facts, entry: Fact, within: str | None) -> tuple[datetime, datetime]:
+    """Earliest and latest possible deadline of a notification requirement."""
+    if within is None:
+        return _start(entry), _end(entry)
+    return _plus(_start(entry), within, facts.tz), _plus(_end(entry), within, facts.tz)
+
+
+@rule("notified_after_entry_into_force")
+def notified_after_entry_into_force(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    for notified in facts.of_type("notified"):
+        party, body = notified.envelope.fields["party"], notified.envelope.fields["body"]
+        if any(_matches(notified, r) and r.get("within") for r in _requirements(facts)):
+            continue  # a requirement allows notice after entry into force
+        entry = _entry_for(facts, state, party)
+        if entry is None:
+            continue
+        certainty = _certainty(facts.order(notified, entry))
+        if certainty:
+            yield Flag(
+                "notified_after_entry_into_force",
+                WARNING,
+                certainty,
+                party,
+                f"{body} ({party}) was notified on {notified.envelope.occurred}, "
+                f"{_hedged('after', certainty)} the agreement "
+                f"entered into force on {entry.envelope.occurred}",
+                (notified.id, entry.id),
+            )
+
+
+@rule("notified_late")
+def notified_late(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    for requirement in _requirements(facts):
+        within = requirement.get("within")
+        entry = _entry_for(facts, state, requirement["party"])
+        notified = next((f for f in facts.of_type("notified") if _matches(f, requirement)), None)
+        if within is None or entry is None or notified is None:
+            continue
+        earliest, latest = _deadline(facts, entry, within)
+        if _start(notified) >= latest:
+            certainty = DEFINITE
+        elif _end(notified) > earliest:
+            certainty = POSSIBLE
+        else:
+            continue
+        yield Flag(
+            "notified_late",
+            WARNING,
+            certainty,
+            requirement["party"],
+            f"{requirement['body']} ({requirement['party']}) was notified on "
+            f"{notified.envelope.occurred}, {_hedged('after', certainty)} "
+            f"the deadline of {within} after entry into force on {entry.envelope.occurred}",
+            (notified.id, entry.id),
+        )
+
+
+@rule("notification_missing")
+def notification_missing(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    for requirement in _requirements(facts):
+        entry = _entry_for(facts, state, requirement["party"])
+        if entry is None or any(_matches(f, requirement) for f in facts.of_type("notified")):
+            continue
+        earliest, latest = _deadline(facts, entry, requirement.get("within"))
+        if facts.as_of >= latest:
+            certainty = DEFINITE
+        elif facts.as_of >= earliest:
+            certainty = POSSIBLE
+        else:
+            continue
+        due = f"within {requirement['within']} after" if requirement.get("within") else "before"
+        yield Flag(
+            "notification_missing",
+            WARNING,
+            certainty,
+            requirement["party"],
+            f"{requirement['body']} ({requirement['party']}) has not been notified; it was due "
+            f"{due} entry into force on {entry.envelope.occurred} (deadline {as_utc_text(latest)})",
+            (entry.id,),
+        )
+
+
+def _unsigned_at(facts: Facts, moment: Fact, code: str) -> tuple[str, tuple[str, ...]] | None:
+    """Whether ``code`` had not signed at ``moment``: certainty and evidence."""
+    signature = next(iter(facts.of_party(code, "signed")), None)
+    if signature is None:
+        return DEFINITE, (moment.id,)
+    certainty = _certainty(facts.order(signature, moment))
+    return (certainty, (moment.id, signature.id)) if certainty else None
+
+
+def _original_parties(facts: Facts, moment: Fact) -> list[str]:
+    """Parties of the agreement at ``moment`` (those added later are left out)."""
+    later = {
+        f.envelope.fields["party"]["code"]
+        for f in facts.of_type("party_added")
+        if facts.order(f, moment) is Order.AFTER
+    }
+    return [code for code in facts.parties if code not in later]
+
+
+@rule("entered_into_force_before_all_signatures")
+def entered_before_all_signatures(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    entry = state.general_entry_into_force
+    if facts.is_open or entry is None:
+        return
+    for code in _original_parties(facts, entry):
+        found = _unsigned_at(facts, entry, code)
+        if found:
+            certainty, evidence = found
+            yield Flag(
+                "entered_into_force_before_all_signatures",
+                WARNING,
+                certainty,
+                code,
+                f"the agreement entered into force on {entry.envelope.occurred} "
+                f"{_hedged('before', certainty)} {code} signed",
+                evidence,
+            )
+
+
+@rule("delivered_before_all_signatures")
+def delivered_before_all_signatures(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    if facts.is_open:
+        return
+    for delivery in facts.of_type("delivered"):
+        for code in _original_parties(facts, delivery):
+            found = _unsigned_at(facts, delivery, code)
+            if found:
+                certainty, evidence = found
+                yield Flag(
+                    "delivered_before_all_signatures",
+                    WARNING,
+                    certainty,
+                    code,
+                    f"the {delivery.envelope.fields.get('instrument', 'instrument')} was "
+                    f"delivered on {delivery.envelope.occurred} "
+                    f"{_hedged('before', certainty)} {code} signed",
+                    evidence,
+                )
+
+
+@rule("entered_into_force_without_ratification")
+def entered_without_ratification(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    for code in sorted(facts.requires_ratification & set(state.parties)):
+        ratifications = facts.of_party(code, "ratified")
+        for period in state.parties[code].periods:
+            ratified = next(
+                (r for r in ratifications if facts.order(r, period.start) is not Order.AFTER), None
+            )
+            evidence: tuple[str, ...]
+            if ratified is None:
+                certainty, evidence = DEFINITE, (period.start.id,)
+            else:
+                found = _certainty(facts.order(ratified, period.start))
+                if not found:
+                    continue
+                certainty, evidence = found, (period.start.id, ratified.id)
+            yield Flag(
+                "entered_into_force_without_ratification",
+                WARNING,
+                certainty,
+                code,
+                f"{code} was put in force on {period.start.envelope.occurred} "
+                f"{_hedged('before', certainty)} its ratification",
+                evidence,
+            )
+
+
+@rule("ratification_disputed")
+def ratification_disputed(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    for code in facts.parties:
+        positions = facts.of_party(code, "ratification_assessed")
+        if len({p.envelope.fields["required"] for p in positions}) > 1:
+            said = "; ".join(
+                f"{p.envelope.fields['by']}: "
+                + ("required" if p.envelope.fields["required"] else "not required")
+                for p in positions
+            )
+            yield Flag(
+                "ratification_disputed",
+                INFO,
+                DEFINITE,
+                code,
+                f"whether {code} must ratify is disputed ({said})",
+                tuple(p.id for p in positions),
+            )
+
+
+@rule("short_notice")
+def short_notice(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    period = facts.registration.fields.get("notice_period")
+    if not period:
+        return
+    for notice in state.notices:
+        given = notice.fact
+        if notice.effective_at < _plus(_start(given), period, facts.tz):
+            certainty = DEFINITE
+        elif notice.effective_at < _plus(_end(given), period, facts.tz):
+            certainty = POSSIBLE
+        else:
+            continue
+        yield Flag(
+            "short_notice",
+            WARNING,
+            certainty,
+            notice.party,
+            f"{notice.party} gave notice on {given.envelope.occurred} effective "
+            f"{given.envelope.fields['effective']}: less than the notice period of {period}",
+            (given.id,),
+        )
+
+
+ENDING_EXEMPT = frozenset({"noted", "registered", "terminated", "expired"})
+
+
+@rule("event_after_termination")
+def event_after_termination(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    if state.ended_at is not None:
+        for fact in facts.facts:
+            if fact.envelope.type in ENDING_EXEMPT or fact is state.ending:
+                continue
+            if fact.occurred is None:
+                continue
+            certainty = _certainty(relative_to(fact.occurred, state.ended_at))
+            if certainty:
+                yield Flag(
+                    "event_after_termination",
+                    WARNING,
+                    certainty,
+                    fact.envelope.acting_party(),
+                    f"{fact.envelope.type} on {fact.envelope.occurred} "
+                    f"{_hedged('after', certainty)} the agreement "
+                    f"ended ({as_utc_text(state.ended_at)})",
+                    _evidence(fact, state.ending),
+                )
+    yield from _after_withdrawal(facts, state)
+
+
+def _after_withdrawal(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    """A party's own events after it withdrew, until it consents again (``ratified``)."""
+    for notice in state.notices:
+        if notice.status != "effective":
+            continue
+        own = [f for f in facts.facts if f.envelope.acting_party() == notice.party]
+        rejoined = next(
+            (f for f in own if f.envelope.type == "ratified" and _start(f) >= notice.effective_at),
+            None,
+        )
+        for fact in own:
+            if fact.envelope.type in ENDING_EXEMPT or fact.envelope.type.startswith("termination"):
+                continue
+            if rejoined is not None and _start(fact) >= _start(rejoined):
+                continue  # re-joining, and what follows it
+            if state.ended_at is not None and _start(fact) >= state.ended_at:
+                continue  # already flagged as after the end of the agreement
+            certainty = _certainty(relative_to(fact.occurred, notice.effective_at))
+            if certainty:
+                yield Flag(
+                    "event_after_termination",
+                    WARNING,
+                    certainty,
+                    notice.party,
+                    f"{notice.party}'s {fact.envelope.type} on {fact.envelope.occurred} came "
+                    f"{_hedged('after', certainty)} its withdrawal "
+                    f"effective {notice.fact.envelope.fields['effective']}",
+                    (fact.id, notice.fact.id),
+                )
+
+
+def _evidence(fact: Fact, ending: Fact | None) -> tuple[str, ...]:
+    return (fact.id, ending.id) if ending is not None else (fact.id,)

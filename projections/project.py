@@ -1,0 +1,156 @@
+"""One projection, many sources: the state, flags and timeline of an agreement.
+
+``project`` is the single code path behind the live read models, ``rebuild``,
+``replay`` and ``audit``: they differ only in where the events come from and
+at which instants (``as_of``, ``known_at``) they are evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ledger.domain import Agreement
+from ledger.rules import Fact
+from ledger.vocabulary import Envelope
+from ledger.worldtime import as_utc_text
+from projections.facts import Facts, world_order
+from projections.flags import Flag, evaluate
+from projections.state import AgreementState, compute_state
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Everything the read models hold about one agreement."""
+
+    key: str
+    show: dict[str, Any]
+    flags: list[Flag]
+    timeline: list[dict[str, Any]]
+    changes_at: datetime | None  # when the answer next changes by time alone
+
+    @property
+    def flag_rows(self) -> list[dict[str, Any]]:
+        return [flag.as_json(self.key) for flag in self.flags]
+
+
+def project(
+    events: Iterable[Agreement.Event], *, as_of: datetime, known_at: datetime | None = None
+) -> Projection | None:
+    """Project one agreement's stored events; ``None`` if nothing was known at ``known_at``."""
+    facts = Facts.build(events, as_of=as_of, known_at=known_at)
+    if facts is None:
+        return None
+    state = compute_state(facts)
+    flags = evaluate(facts, state)
+    registration = facts.registration.fields
+    show = {
+        "agreement": facts.key,
+        "title": registration["title"],
+        "kind": registration.get("kind"),
+        "binding": registration.get("binding"),
+        "open": bool(registration.get("open")),
+        "tz": registration.get("tz"),
+        "status": state.status,
+        "parties": [party.as_json() for party in state.parties.values()],
+        "entered_into_force": (
+            state.general_entry_into_force.envelope.occurred
+            if state.general_entry_into_force
+            else None
+        ),
+        "expires": state.expires,
+        "termination": state.termination.as_json() if state.termination else None,
+        "flags": [flag.as_json(facts.key) for flag in flags],
+        "version": facts.version,
+    }
+    return Projection(
+        key=facts.key,
+        show=show,
+        flags=flags,
+        timeline=timeline(facts, state, flags),
+        changes_at=state.changes_at[0] if state.changes_at else None,
+    )
+
+
+def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dict[str, Any]]:
+    """Begun events in world order (retracted ones marked), with recording time beside them."""
+    retracted = [
+        Fact(
+            event_id, facts.recordings[event_id].version, facts.recordings[event_id].original, None
+        )
+        for event_id in facts.retracted
+    ]
+    flagged: dict[str, list[str]] = {}
+    for flag in flags:
+        for event_id in flag.events[:1]:
+            flagged.setdefault(event_id, []).append(flag.code)
+    entries = []
+    for fact in world_order([*facts.facts, *retracted]):
+        recording = facts.recordings[fact.id]
+        envelope = fact.envelope
+        entries.append(
+            {
+                "id": fact.id,
+                "version": fact.version,
+                "type": envelope.type,
+                "occurred": envelope.occurred,
+                "precision": fact.occurred.precision.value if fact.occurred else None,
+                "start": as_utc_text(fact.occurred.start) if fact.occurred else None,
+                "end": as_utc_text(fact.occurred.end) if fact.occurred else None,
+                "party": envelope.acting_party(),
+                "summary": summarise(envelope),
+                "recorded_at": as_utc_text(recording.recorded_at),
+                "recorded_by": recording.recorded_by,
+                "corrected_by": facts.corrected_by.get(fact.id, []),
+                "retracted": fact.id in facts.retracted,
+                "flags": flagged.get(fact.id, []),
+            }
+        )
+    del state
+    return entries
+
+
+def summarise(envelope: Envelope) -> str:
+    """A short line saying what an event records."""
+    f = envelope.fields
+    by_type = {
+        "registered": lambda: f"registered: {f['title']}",
+        "party_added": lambda: f"{f['party']['code']} became a party",
+        "signing_postponed": lambda: (
+            "signing postponed" + (f": {f['reason']}" if f.get("reason") else "")
+        ),
+        "signed": lambda: (
+            f"signed by {f['party']}" + (f" ({f['signatory']})" if f.get("signatory") else "")
+        ),
+        "delivered": lambda: (
+            f"{f.get('instrument', 'memorandum')} delivered {f['from']} → {f['to']}"
+        ),
+        "consent_given": lambda: f"{f['body']} ({f['party']}): {f.get('outcome', 'consent given')}",
+        "ratified": lambda: f"{f.get('instrument', 'ratification')} by {f['party']}",
+        "ratification_assessed": lambda: (
+            f"{f['by']}: ratification by {f['party']} "
+            f"{'required' if f['required'] else 'not required'}"
+        ),
+        "entered_into_force": lambda: (
+            "entered into force" + (f" for {f['party']}" if f.get("party") else "")
+        ),
+        "notified": lambda: (
+            f"{f['body']} ({f['party']}) notified"
+            + (f" of {f['subject']}" if f.get("subject") else "")
+        ),
+        "amended": lambda: f"amended: {f['summary']}",
+        "extended": lambda: f"extended until {f['until']}",
+        "suspended": lambda: "suspended" + (f" for {f['party']}" if f.get("party") else ""),
+        "resumed": lambda: "resumed" + (f" for {f['party']}" if f.get("party") else ""),
+        "termination_notified": lambda: (
+            f"{f['party']} gave notice of termination effective {f['effective']}"
+        ),
+        "termination_notice_suspended": lambda: f"{f['party']}'s termination notice suspended",
+        "termination_notice_withdrawn": lambda: f"{f['party']}'s termination notice withdrawn",
+        "terminated": lambda: "terminated",
+        "expired": lambda: "expired",
+        "noted": lambda: f"{f.get('category', 'note')}: {f['text']}",
+    }
+    return by_type.get(envelope.type, lambda: envelope.type)()

@@ -1,0 +1,247 @@
+"""The read-model tables (created by migration 0002) and how rows are written and read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+
+from projections.project import Projection
+
+metadata = MetaData()
+KEY = String(64)
+
+agreements = Table(
+    "read_agreements",
+    metadata,
+    Column("agreement", KEY, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("kind", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("party_count", Integer, nullable=False),
+    Column("flag_count", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("show", JSON, nullable=False),
+    Column("changes_at", DateTime(timezone=True)),
+)
+parties = Table(
+    "read_parties",
+    metadata,
+    Column("agreement", KEY, primary_key=True),
+    Column("code", String(32), primary_key=True),
+    Column("name", Text),
+    Column("status", String(16), nullable=False),
+    Column("signed", String(32)),
+    Column("consented", String(32)),
+    Column("in_force", String(32)),
+    Column("withdrawn", String(32)),
+)
+flags = Table(
+    "read_flags",
+    metadata,
+    Column("agreement", KEY, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("code", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("certainty", String(16), nullable=False),
+    Column("party", String(32)),
+    Column("message", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+)
+timeline = Table(
+    "read_timeline",
+    metadata,
+    Column("agreement", KEY, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("event_id", String(128), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("occurred", String(32)),
+    Column("entry", JSON, nullable=False),
+)
+tracking = Table(
+    "read_tracking",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+READ_MODELS = (agreements, parties, flags, timeline)
+TRACKING_NAME = "read_models"
+
+
+class PositionMoved(Exception):
+    """Raised when another process advanced the projection first; the work is redone."""
+
+
+def position(connection: Connection) -> int:
+    found = connection.execute(
+        select(tracking.c.position).where(tracking.c.name == TRACKING_NAME)
+    ).scalar_one()
+    return int(found)
+
+
+def advance(connection: Connection, old: int, new: int) -> None:
+    """Move the tracked position from ``old`` to ``new``, or raise ``PositionMoved``."""
+    result = connection.execute(
+        update(tracking)
+        .where(tracking.c.name == TRACKING_NAME, tracking.c.position == old)
+        .values(position=new)
+    )
+    if result.rowcount != 1:
+        raise PositionMoved
+
+
+def write(connection: Connection, projection: Projection) -> None:
+    """Replace one agreement's rows with ``projection``."""
+    key = projection.key
+    forget(connection, [key])
+    show = projection.show
+    connection.execute(
+        insert(agreements).values(
+            agreement=key,
+            title=show["title"],
+            kind=show["kind"],
+            status=show["status"],
+            party_count=len(show["parties"]),
+            flag_count=len(projection.flags),
+            version=show["version"],
+            show=show,
+            changes_at=projection.changes_at,
+        )
+    )
+    if show["parties"]:
+        connection.execute(insert(parties), [{"agreement": key, **p} for p in show["parties"]])
+    if projection.flags:
+        connection.execute(
+            insert(flags),
+            [
+                {"position": n, **row, "events": row["events"]}
+                for n, row in enumerate(projection.flag_rows)
+            ],
+        )
+    if projection.timeline:
+        connection.execute(
+            insert(timeline),
+            [
+                {
+                    "agreement": key,
+                    "position": n,
+                    "event_id": entry["id"],
+                    "type": entry["type"],
+                    "occurred": entry["occurred"],
+                    "entry": entry,
+                }
+                for n, entry in enumerate(projection.timeline)
+            ],
+        )
+
+
+def forget(connection: Connection, keys: Iterable[str]) -> None:
+    keys = list(keys)
+    for table in READ_MODELS:
+        connection.execute(delete(table).where(table.c.agreement.in_(keys)))
+
+
+def clear(connection: Connection) -> None:
+    for table in READ_MODELS:
+        connection.execute(delete(table))
+
+
+def stale(connection: Connection, now: datetime) -> list[str]:
+    """Agreements whose stored answer has changed by time alone since it was projected."""
+    return list(
+        connection.execute(
+            select(agreements.c.agreement)
+            .where(agreements.c.changes_at.is_not(None), agreements.c.changes_at <= now)
+            .order_by(agreements.c.agreement)
+        ).scalars()
+    )
+
+
+def show(connection: Connection, key: str) -> dict[str, Any] | None:
+    found = connection.execute(
+        select(agreements.c.show).where(agreements.c.agreement == key)
+    ).scalar()
+    return dict(found) if found is not None else None
+
+
+def listing(connection: Connection) -> list[dict[str, Any]]:
+    rows = connection.execute(select(agreements).order_by(agreements.c.agreement)).mappings()
+    return [
+        {
+            "agreement": r["agreement"],
+            "title": r["title"],
+            "kind": r["kind"],
+            "status": r["status"],
+            "parties": r["party_count"],
+            "flags": r["flag_count"],
+        }
+        for r in rows
+    ]
+
+
+def flag_rows(
+    connection: Connection,
+    key: str | None = None,
+    code: str | None = None,
+    party: str | None = None,
+    severity: str | None = None,
+) -> list[dict[str, Any]]:
+    query = select(flags).order_by(flags.c.agreement, flags.c.position)
+    for column, value in (
+        (flags.c.agreement, key),
+        (flags.c.code, code),
+        (flags.c.party, party),
+        (flags.c.severity, severity),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return [
+        {
+            k: r[k]
+            for k in ("agreement", "code", "severity", "certainty", "party", "message", "events")
+        }
+        for r in connection.execute(query).mappings()
+    ]
+
+
+def timeline_entries(connection: Connection, key: str) -> list[dict[str, Any]]:
+    query = (
+        select(timeline.c.entry).where(timeline.c.agreement == key).order_by(timeline.c.position)
+    )
+    return [dict(entry) for entry in connection.execute(query).scalars()]
+
+
+def dump(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every read-model row, in a stable order (to compare rebuilds and audits)."""
+    result = {}
+    for table in READ_MODELS:
+        order = [c for c in table.primary_key.columns]
+        rows = connection.execute(select(table).order_by(*order)).all()
+        result[table.name] = [tuple(_comparable(v) for v in row) for row in rows]
+    return result
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return value

@@ -238,9 +238,13 @@ def as_utc_text(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def parse_instant(
-    text: str, zone_name: str | None = None, *, end_of_period: bool = False
-) -> datetime:
-    """An instant for ``--as-of``/``--known-at``: the start (or end) of an occurred form."""
+def as_of_instant(text: str, zone_name: str | None = None) -> datetime:
+    """The instant a moment like ``--as-of`` names.
+
+    A time names itself; a bare date (or month, or year) names the last instant
+    of that period in the zone, so that everything that began that day counts.
+    """
     occurred = parse_occurred(text, zone_name)
-    return occurred.end if end_of_period else occurred.start
+    if occurred.precision in (Precision.MINUTE, Precision.SECOND):
+        return occurred.start
+    return occurred.end - timedelta(microseconds=1)

@@ -46,7 +46,9 @@ class Facts:
     chronology: Chronology = field(init=False)
 
     def __post_init__(self) -> None:
-        self.chronology = Chronology(Dated(f.id, f.occurred, f.envelope.after) for f in self.facts)
+        self.chronology = Chronology(
+            Dated(f.id, f.occurred, f.envelope.after) for f in self.all_facts
+        )
 
     @classmethod
     def build(
@@ -109,6 +111,14 @@ class Facts:
 
     def of_party(self, code: str, *types: str) -> list[Fact]:
         return [f for f in self.of_type(*types) if f.envelope.fields.get("party") == code]
+
+    def known_of_party(self, code: str, *types: str) -> list[Fact]:
+        """Like ``of_party``, but also the facts known that had not begun by ``as_of``."""
+        known = (f for f in self.all_facts if f.envelope.type in types)
+        return [f for f in world_order(known) if f.envelope.fields.get("party") == code]
+
+    def begun(self, fact: Fact) -> bool:
+        return fact.occurred is None or fact.occurred.start <= self.as_of
 
     def day_start(self, day: str) -> datetime:
         """When a date-valued field takes effect: the start of that day in the agreement's zone."""

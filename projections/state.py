@@ -105,17 +105,18 @@ def compute_state(facts: Facts) -> AgreementState:
         (f for f in facts.of_type("entered_into_force") if "party" not in f.envelope.fields), None
     )
     parties = {
-        code: _party_state(facts, code, party.get("name"), general, notices)
+        code: _party_state(facts, code, party.get("name"), notices)
         for code, party in facts.parties.items()
     }
     expires = _expiry(facts)
-    status, ended_at, ending = _agreement_status(facts, parties, general, notices, expires, changes)
+    begun = [n for n in notices if facts.begun(n.fact)]
+    status, ended_at, ending = _agreement_status(facts, parties, general, begun, expires, changes)
     return AgreementState(
         status=status,
         parties=parties,
         general_entry_into_force=general,
         expires=expires,
-        notices=notices,
+        notices=begun,
         ended_at=ended_at,
         ending=ending,
         changes_at=sorted(c for c in changes if c > facts.as_of),
@@ -123,12 +124,16 @@ def compute_state(facts: Facts) -> AgreementState:
 
 
 def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
-    """Every termination notice, folded with its suspensions and withdrawals."""
+    """Every known termination notice, its fate, and its status at ``as_of``.
+
+    A notice takes effect at the start of its effective day unless it was
+    suspended or withdrawn before then. Its fate is read from every known fact;
+    its status only from those begun by ``as_of``.
+    """
     notices: list[Notice] = []
     open_notice: dict[str, Notice] = {}
-    for fact in facts.of_type(
-        "termination_notified", "termination_notice_suspended", "termination_notice_withdrawn"
-    ):
+    kinds = ("termination_notified", "termination_notice_suspended", "termination_notice_withdrawn")
+    for fact in world_order(f for f in facts.all_facts if f.envelope.type in kinds):
         party = fact.envelope.fields["party"]
         if fact.envelope.type == "termination_notified":
             notice = Notice(fact, party, facts.day_start(fact.envelope.fields["effective"]))
@@ -136,16 +141,17 @@ def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
             open_notice[party] = notice
             continue
         pending = open_notice.pop(party, None)
-        if pending is None or pending.effective_at <= _start(fact):
-            continue  # nothing pending to put on hold or revoke
-        pending.status = "suspended" if fact.envelope.type.endswith("suspended") else "withdrawn"
-        pending.ended_by = fact
+        if pending is not None and _start(fact) < pending.effective_at:
+            pending.ended_by = fact
     for notice in notices:
-        if notice.status == "pending":
-            if notice.effective_at <= facts.as_of:
-                notice.status = "effective"
-            else:
-                changes.append(notice.effective_at)
+        if notice.ended_by is not None and facts.begun(notice.ended_by):
+            notice.status = (
+                "suspended" if notice.ended_by.envelope.type.endswith("suspended") else "withdrawn"
+            )
+        elif notice.ended_by is None and notice.effective_at <= facts.as_of:
+            notice.status = "effective"
+        elif notice.ended_by is None:
+            changes.append(notice.effective_at)
     return notices
 
 
@@ -155,26 +161,22 @@ def _start(fact: Fact) -> datetime:
 
 
 def _consents(facts: Facts, code: str) -> list[Fact]:
-    """The party's consents to be bound: ratification where required, else signature."""
+    """The party's known consents to be bound: ratification where required, else signature."""
     if code in facts.requires_ratification:
-        return facts.of_party(code, "ratified")
-    return facts.of_party(code, "signed", "ratified")
+        return facts.known_of_party(code, "ratified")
+    return facts.known_of_party(code, "signed", "ratified")
 
 
-def _party_state(
-    facts: Facts, code: str, name: str | None, general: Fact | None, notices: list[Notice]
-) -> PartyState:
+def _party_state(facts: Facts, code: str, name: str | None, notices: list[Notice]) -> PartyState:
     state = PartyState(code=code, name=name)
     signatures = facts.of_party(code, "signed")
     state.signed = signatures[0] if signatures else None
-    withdrawals = sorted(
-        (n for n in notices if n.party == code and n.status == "effective"),
-        key=lambda n: n.effective_at,
-    )
-    state.withdrawn = withdrawals[-1] if withdrawals else None
-    bound_at_once = not facts.is_open and not _joined_after(facts, code, general)
-    initial = Period(None, general) if bound_at_once and general is not None else None
-    state.periods = _periods(facts, code, general, withdrawals, initial)
+    withdrawals = [n for n in notices if n.party == code and n.ended_by is None]
+    withdrawals.sort(key=lambda n: n.effective_at)
+    taken_effect = [n for n in withdrawals if n.effective_at <= facts.as_of and facts.begun(n.fact)]
+    state.withdrawn = taken_effect[-1] if taken_effect else None
+    schedule = _periods(facts, code, withdrawals)
+    state.periods = [p for p in schedule if facts.begun(p.start)]
     ratifications = facts.of_party(code, "ratified")
     rejoining = [
         r
@@ -183,8 +185,10 @@ def _party_state(
     ]
     consents = rejoining or ratifications
     state.consented = consents[-1] if consents else None
-    current = state.periods[-1] if state.periods and state.periods[-1].withdrawal is None else None
-    if current is not None:
+    current = state.periods[-1] if state.periods else None
+    if current is not None and (
+        current.withdrawal is None or current.withdrawal.effective_at > facts.as_of
+    ):
         state.status = "suspended" if _suspended(facts, code) else "in_force"
     elif state.withdrawn is not None:
         state.status = "consented" if rejoining else "withdrawn"
@@ -198,34 +202,52 @@ def _party_state(
 def _joined_after(facts: Facts, code: str, general: Fact | None) -> bool:
     """Whether the party was added to the agreement after its general entry into force."""
     added = next(
-        (f for f in facts.of_type("party_added") if f.envelope.fields["party"]["code"] == code),
+        (
+            f
+            for f in facts.all_facts
+            if f.envelope.type == "party_added" and f.envelope.fields["party"]["code"] == code
+        ),
         None,
     )
     return added is not None and general is not None and facts.order(added, general) is Order.AFTER
 
 
-def _periods(
-    facts: Facts,
-    code: str,
-    general: Fact | None,
-    withdrawals: list[Notice],
-    initial: Period | None,
-) -> list[Period]:
-    """The party's periods in force, each opened by a consent and closed by a withdrawal.
+def _periods(facts: Facts, code: str, withdrawals: list[Notice]) -> list[Period]:
+    """The party's periods in force, from every known fact (begun or not).
 
-    For each consent given while the party is not bound, it enters into force on
-    its own entry into force that follows the consent, else on the general one
-    if the consent came before it.
+    A closed agreement binds its parties at its general entry into force. Otherwise,
+    for each consent given while the party is not bound, it enters into force on
+    its own entry into force that follows the consent (with no withdrawal between),
+    else on the general one if the consent came before it. Each period ends at the
+    first withdrawal that takes effect after it began.
     """
-    periods = [initial] if initial is not None else []
-    _close_last(periods, withdrawals)
-    own = facts.of_party(code, "entered_into_force")
+    general = next(
+        (
+            f
+            for f in world_order(facts.all_facts)
+            if f.envelope.type == "entered_into_force" and "party" not in f.envelope.fields
+        ),
+        None,
+    )
+    periods: list[Period] = []
+    if general is not None and not facts.is_open and not _joined_after(facts, code, general):
+        periods.append(Period(None, general, _withdrawal_after(_start(general), withdrawals)))
+    own = facts.known_of_party(code, "entered_into_force")
     for consent in _consents(facts, code):
-        if periods and periods[-1].withdrawal is None:
-            continue  # already bound: a further consent changes nothing
-        if periods and _start(consent) < periods[-1].withdrawal.effective_at:  # type: ignore[union-attr]
-            continue  # a consent from before the withdrawal does not re-join
-        start = next((e for e in own if facts.order(e, consent) is not Order.BEFORE), None)
+        last = periods[-1] if periods else None
+        if last is not None and (
+            last.withdrawal is None or _start(consent) < last.withdrawal.effective_at
+        ):
+            continue  # already bound, or the consent predates the withdrawal
+        start = next(
+            (
+                e
+                for e in own
+                if facts.order(e, consent) is not Order.BEFORE
+                and not _withdrawal_between(_start(consent), _start(e), withdrawals)
+            ),
+            None,
+        )
         if (
             start is None
             and general is not None
@@ -234,19 +256,16 @@ def _periods(
             start = general
         if start is None or any(p.start is start for p in periods):
             continue
-        periods.append(Period(consent, start))
-        _close_last(periods, withdrawals)
+        periods.append(Period(consent, start, _withdrawal_after(_start(start), withdrawals)))
     return periods
 
 
-def _close_last(periods: list[Period], withdrawals: list[Notice]) -> None:
-    """Close the newest period with the first withdrawal that took effect after it began."""
-    if not periods:
-        return
-    period = periods[-1]
-    period.withdrawal = next(
-        (n for n in withdrawals if n.effective_at >= _start(period.start)), None
-    )
+def _withdrawal_after(start: datetime, withdrawals: list[Notice]) -> Notice | None:
+    return next((n for n in withdrawals if n.effective_at >= start), None)
+
+
+def _withdrawal_between(earlier: datetime, later: datetime, withdrawals: list[Notice]) -> bool:
+    return any(earlier <= n.effective_at <= later for n in withdrawals)
 
 
 def _suspended(facts: Facts, party: str | None) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import isodate
@@ -315,14 +315,22 @@ def ratification_disputed(facts: Facts, state: AgreementState) -> Iterator[Flag]
 
 @rule("short_notice")
 def short_notice(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    """Notice periods count whole days in the agreement's zone, like the effective date.
+
+    The notice is definitely short if even its first possible day plus the period
+    falls after the effective date, possibly short if its last possible day does.
+    """
     period = facts.registration.fields.get("notice_period")
     if not period:
         return
+    length = isodate.parse_duration(period)
     for notice in state.notices:
         given = notice.fact
-        if notice.effective_at < _plus(_start(given), period, facts.tz):
+        effective = date.fromisoformat(given.envelope.fields["effective"])
+        first, last = _local_days(given, facts.tz)
+        if effective < first + length:
             certainty = DEFINITE
-        elif notice.effective_at < _plus(_end(given), period, facts.tz):
+        elif effective < last + length:
             certainty = POSSIBLE
         else:
             continue
@@ -332,9 +340,18 @@ def short_notice(facts: Facts, state: AgreementState) -> Iterator[Flag]:
             certainty,
             notice.party,
             f"{notice.party} gave notice on {given.envelope.occurred} effective "
-            f"{given.envelope.fields['effective']}: less than the notice period of {period}",
+            f"{given.envelope.fields['effective']}: {_hedged('less', certainty)} than the "
+            f"notice period of {period}",
             (given.id,),
         )
+
+
+def _local_days(fact: Fact, zone_name: str | None) -> tuple[date, date]:
+    """The first and last calendar day, in the zone, that an event's interval touches."""
+    tz = zone(zone_name)
+    first = _start(fact).astimezone(tz).date()
+    last = (_end(fact) - timedelta(microseconds=1)).astimezone(tz).date()
+    return first, last
 
 
 ENDING_EXEMPT = frozenset({"noted", "registered", "terminated", "expired"})
@@ -342,13 +359,18 @@ ENDING_EXEMPT = frozenset({"noted", "registered", "terminated", "expired"})
 
 @rule("event_after_termination")
 def event_after_termination(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    ending = state.ending
     if state.ended_at is not None:
+        by_event = ending is not None and ending.envelope.type in ("terminated", "expired")
         for fact in facts.facts:
-            if fact.envelope.type in ENDING_EXEMPT or fact is state.ending:
+            if fact.envelope.type in ENDING_EXEMPT or fact is ending or fact.occurred is None:
                 continue
-            if fact.occurred is None:
-                continue
-            certainty = _certainty(relative_to(fact.occurred, state.ended_at))
+            if by_event:
+                assert ending is not None
+                order = facts.order(fact, ending)  # same day, no time, no link: possible
+            else:
+                order = relative_to(fact.occurred, state.ended_at)  # a date takes effect at 00:00
+            certainty = _certainty(order)
             if certainty:
                 yield Flag(
                     "event_after_termination",
@@ -358,7 +380,7 @@ def event_after_termination(facts: Facts, state: AgreementState) -> Iterator[Fla
                     f"{fact.envelope.type} on {fact.envelope.occurred} "
                     f"{_hedged('after', certainty)} the agreement "
                     f"ended ({as_utc_text(state.ended_at)})",
-                    _evidence(fact, state.ending),
+                    _evidence(fact, ending),
                 )
     yield from _after_withdrawal(facts, state)
 

@@ -29,7 +29,12 @@ class Notice:
     party: str
     effective_at: datetime
     status: str = "pending"  # pending, suspended, withdrawn, effective
-    ended_by: Fact | None = None
+    endings: list[Fact] = field(default_factory=list)  # its suspensions and withdrawal
+
+    @property
+    def ended_by(self) -> Fact | None:
+        """What stopped the notice from taking effect, if anything did."""
+        return self.endings[0] if self.endings else None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -140,13 +145,17 @@ def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
             notices.append(notice)
             open_notice[party] = notice
             continue
-        pending = open_notice.pop(party, None)
-        if pending is not None and _start(fact) < pending.effective_at:
-            pending.ended_by = fact
+        pending = open_notice.get(party)
+        if pending is None or (not pending.endings and _start(fact) >= pending.effective_at):
+            continue  # no notice on hold or pending to act on
+        pending.endings.append(fact)
+        if fact.envelope.type == "termination_notice_withdrawn":
+            del open_notice[party]  # revoked for good
     for notice in notices:
-        if notice.ended_by is not None and facts.begun(notice.ended_by):
+        begun = [f for f in notice.endings if facts.begun(f)]
+        if begun:
             notice.status = (
-                "suspended" if notice.ended_by.envelope.type.endswith("suspended") else "withdrawn"
+                "withdrawn" if begun[-1].envelope.type.endswith("withdrawn") else "suspended"
             )
         elif notice.ended_by is None and notice.effective_at <= facts.as_of:
             notice.status = "effective"

@@ -122,7 +122,7 @@ def test_paris_dates_per_party_today():
         ("2020-03-01", "pending", "in_force"),
         ("2020-07-01", "suspended", "in_force"),
         ("2020-08-10", "suspended", "in_force"),  # a suspended notice does not take effect
-        ("2021-08-01", "suspended", "in_force"),  # withdrawing a suspended notice changes nothing
+        ("2021-08-01", "withdrawn", "in_force"),  # the suspended notice is then revoked for good
     ],
 )
 def test_vfa_termination_notice_suspended(when, notice, status):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli import admin, read, write  # noqa: F401  (importing registers the commands)
+from cli import admin, audit, read, write  # noqa: F401  (importing registers the commands)
 from cli.app import app
 
 

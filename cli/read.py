@@ -170,13 +170,13 @@ def timeline(ctx: typer.Context, key: Key, output: FormatOption = Format.table) 
 @app.command()
 def history(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
     """Every stored event of an agreement, in order, with the ledger's own fields."""
-    records = open_ledger(ctx).stream(key)
+    records = open_ledger(ctx).history(key)
     if output is Format.json:
         print_json_lines(r.as_json() for r in records)
         return
     print_table(
         f"History of {key}",
-        ["seq", "version", "id", "type", "occurred", "recorded_at", "recorded_by"],
+        ["seq", "version", "id", "type", "occurred", "recorded_at", "recorded_by", "corrected by"],
         (
             [
                 r.seq,
@@ -186,6 +186,7 @@ def history(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -
                 r.record.get("occurred"),
                 r.record["recorded_at"],
                 r.record["recorded_by"],
+                ", ".join(r.record["corrected_by"]),
             ]
             for r in records
         ),

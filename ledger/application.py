@@ -16,13 +16,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
+from eventsourcing.domain import OriginatorVersionError
+from eventsourcing.persistence import (
+    IntegrityError,
+    MapperDeserialisationError,
+    PersistenceError,
+    StoredEvent,
+)
 from sqlalchemy import Engine, select
 
 from ledger.domain import Agreement, agreement_id
 from ledger.errors import Rejected, StorageError, UnknownAgreement, WriteConflict
 from ledger.storage import ensure_schema, normalise_url
+from ledger.verification import StoredRow, Verification, iterate, make_digest, verify
 from ledger.vocabulary import describe, read_envelope
+from ledger.worldtime import as_utc_text
 
 WRITE_ATTEMPTS = 8
 
@@ -160,6 +168,11 @@ class Ledger(Application[Any]):
             return None
         except PersistenceError as exc:
             raise StorageError(f"cannot read from the database: {exc}") from None
+        except (OriginatorVersionError, MapperDeserialisationError, KeyError, TypeError) as exc:
+            raise StorageError(
+                f"the stored events of {key!r} are damaged ({type(exc).__name__}); "
+                "run `ledger verify` to see where"
+            ) from None
         assert isinstance(agreement, Agreement)
         return agreement
 
@@ -172,6 +185,17 @@ class Ledger(Application[Any]):
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
         return agreement
 
+    def history(self, key: str) -> list[StoredRecord]:
+        """Every stored event of one agreement with ``corrected_by``: the later corrections."""
+        records = self.stream(key)
+        corrected_by: dict[str, list[str]] = {}
+        for stored in records:
+            if stored.record["type"] == "corrected":
+                corrected_by.setdefault(stored.record["target"], []).append(stored.record["id"])
+        for stored in records:
+            stored.record["corrected_by"] = corrected_by.get(stored.record["id"], [])
+        return records
+
     def stream(self, key: str) -> list[StoredRecord]:
         """Every stored event of one agreement, in version order, with its ``seq``."""
         self.get(key)
@@ -183,6 +207,32 @@ class Ledger(Application[Any]):
                 .order_by(rows.originator_version)
             ).all()
             return [self._stored_record(row) for row in found]
+
+    def stored_rows(self, key: str | None = None, batch_size: int = 1000) -> Iterator[StoredRow]:
+        """Raw event rows ordered by stream and version, streamed (for verification)."""
+        rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
+        query = select(rows.originator_id, rows.originator_version, rows.topic, rows.state)
+        if key is not None:
+            query = query.where(rows.originator_id == agreement_id(key))
+        query = query.order_by(rows.originator_id, rows.originator_version)
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=batch_size).execute(query)
+            yield from iterate(result)
+
+    def verify(self, key: str | None = None, digest: dict[str, Any] | None = None) -> Verification:
+        """Re-check every hash chain (or one agreement's), optionally against a digest."""
+        if key is not None and next(self.stored_rows(key, batch_size=1), None) is None:
+            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+        return verify(self.stored_rows(key), self.mapper.transcoder.decode, digest)
+
+    def digest(self) -> dict[str, Any]:
+        """A digest of every stream head, after checking the chains it summarises."""
+        checked = self.verify()
+        document = make_digest(
+            checked.heads, checked.events_checked, as_utc_text(datetime.now(UTC))
+        )
+        document["verified"] = checked.ok
+        return document
 
     def agreement_keys(self) -> list[str]:
         """Every registered agreement's key, sorted."""

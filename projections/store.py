@@ -235,11 +235,11 @@ def dump(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:
     for table in READ_MODELS:
         order = [c for c in table.primary_key.columns]
         rows = connection.execute(select(table).order_by(*order)).all()
-        result[table.name] = [tuple(_comparable(v) for v in row) for row in rows]
+        result[table.name] = [tuple(comparable(v) for v in row) for row in rows]
     return result
 
 
-def _comparable(value: Any) -> Any:
+def comparable(value: Any) -> Any:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if isinstance(value, dict | list):

@@ -15,6 +15,7 @@ from projections import store
 from projections.projector import Projector
 from tests.conftest import example_lines
 from tests.histories import NEW_START
+from tests.strategies import PARTIES, lifecycle_event
 
 
 def wired(db_url: str) -> tuple[Ledger, Projector]:
@@ -102,67 +103,6 @@ def test_a_scheduled_expiry_applies_by_time_without_a_further_event(db_url):
     assert shown(ledger, "new-start")["status"] == "in_force"
     assert projector.catch_up(datetime(2026, 2, 5, tzinfo=UTC)) == 1
     assert shown(ledger, "new-start")["status"] == "expired"
-
-
-PARTIES = ["AA", "BB", "CC"]
-DAYS = st.dates(min_value=datetime(2000, 1, 1).date(), max_value=datetime(2020, 12, 31).date())
-
-
-@st.composite
-def occurred(draw):
-    day = draw(DAYS)
-    form = draw(st.sampled_from(["day", "day", "month", "minute"]))
-    if form == "month":
-        return day.strftime("%Y-%m")
-    if form == "minute":
-        return f"{day.isoformat()}T{draw(st.integers(0, 23)):02d}:{draw(st.integers(0, 59)):02d}"
-    return day.isoformat()
-
-
-@st.composite
-def lifecycle_event(draw, key):
-    kind = draw(
-        st.sampled_from(
-            [
-                "signed",
-                "ratified",
-                "entered_into_force",
-                "entered_into_force_party",
-                "notified",
-                "termination_notified",
-                "termination_notice_suspended",
-                "suspended",
-                "resumed",
-                "extended",
-                "noted",
-                "retract",
-                "delivered",
-                "ratification_assessed",
-            ]
-        )
-    )
-    party = draw(st.sampled_from(PARTIES))
-    when = draw(occurred())
-    base = {"agreement": key, "occurred": when}
-    if kind == "entered_into_force_party":
-        return {**base, "type": "entered_into_force", "party": party}
-    if kind == "retract":
-        return {
-            "agreement": key,
-            "type": "corrected",
-            "target": f"{key}/{draw(st.integers(2, 12))}",
-            "retracted": True,
-        }
-    extra = {
-        "notified": {"party": party, "body": "Parliament"},
-        "termination_notified": {"party": party, "effective": draw(DAYS).isoformat()},
-        "termination_notice_suspended": {"party": party},
-        "extended": {"until": draw(DAYS).isoformat()},
-        "noted": {"text": "context"},
-        "delivered": {"from": party, "to": "depositary"},
-        "ratification_assessed": {"party": party, "required": draw(st.booleans()), "by": "someone"},
-    }.get(kind, {"party": party} if kind in ("signed", "ratified") else {})
-    return {**base, "type": kind, **extra}
 
 
 @settings(

@@ -1,0 +1,127 @@
+"""Audit commands: replay, verify, digest, audit, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.app import app, fail
+from cli.common import Format, FormatOption, open_ledger, open_projector, print_json, print_table
+from cli.read import render_state
+from ledger.verification import Verification, digest_bytes
+from projections.audit import audit as audit_read_models
+from projections.audit import replay as replay_agreement
+from projections.projector import Projector
+
+
+@app.command()
+def replay(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Agreement key")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="World time, read in the agreement's zone; a date means its end"
+        ),
+    ] = None,
+    known_at: Annotated[
+        str | None,
+        typer.Option(
+            "--known-at", help="Ledger time: only events recorded by then (UTC if no offset)"
+        ),
+    ] = None,
+    output: FormatOption = Format.table,
+) -> None:
+    """The state of an agreement as of a world time, as the ledger knew it at a ledger time."""
+    state = replay_agreement(Projector(open_ledger(ctx)), key, as_of, known_at)
+    if output is Format.table:
+        typer.echo(
+            f"as of {state['as_of']}"
+            + (f", as known at {state['known_at']}" if state["known_at"] else "")
+        )
+    render_state(state, output)
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    key: Annotated[str | None, typer.Argument(help="Only this agreement")] = None,
+    digest: Annotated[
+        Path | None, typer.Option("--digest", help="Also check against a digest written earlier")
+    ] = None,
+    output: FormatOption = Format.table,
+) -> None:
+    """Re-check every hash chain; exit 1 naming the agreement and version of each problem."""
+    document = None
+    if digest is not None:
+        try:
+            document = json.loads(digest.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            fail(f"cannot read digest {digest}: {error}", 2)
+    result = open_ledger(ctx).verify(key, document)
+    _report(result, output)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _report(result: Verification, output: Format) -> None:
+    if output is Format.json:
+        print_json(result.as_json())
+        return
+    if result.ok:
+        typer.echo(f"ok: {result.events_checked} events checked, every chain intact")
+        return
+    print_table(
+        f"{len(result.problems)} problem(s) in {result.events_checked} events",
+        ["agreement", "version", "problem"],
+        ([p.agreement, p.version, p.problem] for p in result.problems),
+    )
+
+
+@app.command()
+def digest(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("-o", "--output", help="File to write the digest to")],
+) -> None:
+    """Write one hash over every stream's head, to check the ledger against later."""
+    document = open_ledger(ctx).digest()
+    if not document["verified"]:
+        fail("the chains have problems (run `ledger verify`); no digest written", 1)
+    out.write_bytes(digest_bytes(document))
+    typer.echo(
+        f"digest of {len(document['streams'])} streams, {document['events']} events: "
+        f"{document['digest']}"
+    )
+
+
+@app.command()
+def audit(ctx: typer.Context, output: FormatOption = Format.table) -> None:
+    """Rebuild the read models in a scratch space and report any drift from the stored ones."""
+    result = audit_read_models(open_projector(ctx))
+    if output is Format.json:
+        print_json(result.as_json())
+    elif result.ok:
+        typer.echo(f"ok: {result.agreements_checked} agreements, read models match the log")
+    else:
+        print_table(
+            f"drift in {len(result.differences)} place(s)",
+            ["table", "agreement", "problem"],
+            ([d.table, d.agreement, d.problem] for d in result.differences),
+        )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    key: Annotated[str | None, typer.Argument(help="Only this agreement")] = None,
+) -> None:
+    """Every event as JSON Lines (the import format plus the ledger's own fields)."""
+    ledger = open_ledger(ctx)
+    records = ledger.stream(key) if key is not None else ledger.records()
+    for stored in records:
+        typer.echo(json.dumps(stored.as_json(), ensure_ascii=False))

@@ -3,23 +3,116 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select, table
+from sqlalchemy import create_engine, func, inspect, select, table, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 from cli.main import app
 from ledger.application import Ledger
+from ledger.storage import upgrade
+from tests import pgcluster
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "tisa-2014.jsonl"
 
 
+REQUIRE_POSTGRES = os.environ.get("LEDGER_TEST_REQUIRE_POSTGRES") == "1"
+BACKENDS = ("sqlite", "postgresql")
+
+
+class PostgresServer:
+    """A PostgreSQL server the tests may create databases on."""
+
+    TEMPLATE = "ledger_template"
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self._count = 0
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.TEMPLATE}"'))
+            connection.execute(text(f'CREATE DATABASE "{self.TEMPLATE}"'))
+        template = create_engine(self.url_of(self.TEMPLATE))
+        upgrade(template)
+        template.dispose()
+
+    def url_of(self, name: str) -> str:
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def new_database(self, migrated: bool = True) -> str:
+        """A fresh database, migrated to the newest schema unless asked for a blank one."""
+        self._count += 1
+        name = f"ledger_test_{os.getpid()}_{self._count}_{uuid.uuid4().hex[:6]}"
+        template = self.TEMPLATE if migrated else "template0"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        return self.url_of(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | str]:
+    """The server named by LEDGER_TEST_POSTGRES_URL, else a throwaway local cluster.
+
+    Yields the reason as a string when neither is available.
+    """
+    url = os.environ.get("LEDGER_TEST_POSTGRES_URL")
+    if url:
+        yield PostgresServer(url)
+        return
+    reason = pgcluster.unavailable_reason()
+    if reason:
+        yield reason
+        return
+    cluster = pgcluster.start()
+    try:
+        server = PostgresServer(cluster.url)
+        yield server
+        server.admin.dispose()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        if isinstance(server, str):
+            if REQUIRE_POSTGRES:
+                pytest.fail(f"PostgreSQL is required (LEDGER_TEST_REQUIRE_POSTGRES=1): {server}")
+            pytest.skip(f"no PostgreSQL here: {server}")
+    return str(request.param)
+
+
+NewDb = Callable[..., str]
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'ledger.db'}"
+def new_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> NewDb:
+    """Make a fresh, empty ledger database on the backend under test.
+
+    SQLite files are created (and migrated) on first use; PostgreSQL databases
+    are migrated here, as a deployment would (``migrated=False`` for a blank one).
+    """
+    counter = iter(range(1_000_000))
+
+    def make(migrated: bool = True) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'ledger-{next(counter)}.db'}"
+        server = request.getfixturevalue("postgres_server")
+        return server.new_database(migrated)
+
+    return make
+
+
+@pytest.fixture
+def db_url(new_db: NewDb) -> str:
+    return new_db()
 
 
 @pytest.fixture

@@ -181,10 +181,10 @@ def test_recorded_by_comes_from_actor_option_then_environment(cli):
     assert events[-1]["recorded_by"] == "auditor"
 
 
-def test_the_ledger_program_runs_as_a_real_process(tmp_path):
-    """The installed console script, on a fresh database in another folder."""
+def test_the_ledger_program_runs_as_a_real_process(tmp_path, db_url):
+    """The installed console script, on a fresh database, from another folder."""
     program = shutil.which("ledger") or str(Path(sys.executable).with_name("ledger"))
-    env = {**os.environ, "LEDGER_DB": str(tmp_path / "real.db"), "LEDGER_ACTOR": "clerk"}
+    env = {**os.environ, "LEDGER_DB": db_url, "LEDGER_ACTOR": "clerk"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -202,4 +202,4 @@ def test_the_ledger_program_runs_as_a_real_process(tmp_path):
     )
     shown = run("history", "tisa-2014", "--format", "json")
     assert len(shown.stdout.splitlines()) == 12
-    assert not (tmp_path / "ledger.db").exists()  # LEDGER_DB was honoured
+    assert not (tmp_path / "ledger.db").exists()  # LEDGER_DB was honoured, not the default

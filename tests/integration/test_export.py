@@ -36,8 +36,8 @@ def round_trip(source: str, target: str) -> None:
     assert json.loads(imported.stdout)["appended"] == len(exported.splitlines())
 
 
-def test_export_has_the_envelope_and_the_ledgers_own_fields(tmp_path):
-    db = str(tmp_path / "a.db")
+def test_export_has_the_envelope_and_the_ledgers_own_fields(db_url):
+    db = db_url
     run(db, "import", str(EXAMPLE))
     lines = [json.loads(line) for line in run(db, "export").stdout.splitlines()]
     assert [line["seq"] for line in lines] == list(range(1, 13))
@@ -58,8 +58,8 @@ def test_export_has_the_envelope_and_the_ledgers_own_fields(tmp_path):
     assert single == run(db, "export").stdout
 
 
-def test_importing_an_export_into_an_empty_ledger_reproduces_every_show(tmp_path):
-    source, target = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+def test_importing_an_export_into_an_empty_ledger_reproduces_every_show(new_db):
+    source, target = new_db(), new_db()
     run(source, "import", str(EXAMPLE))
     for history in (PARIS, VFA):
         run(source, "import", "-", input="".join(json.dumps(line) + "\n" for line in history))

@@ -112,9 +112,8 @@ def test_a_scheduled_expiry_applies_by_time_without_a_further_event(db_url):
     is_open=st.booleans(),
     events=st.lists(lifecycle_event("random"), min_size=1, max_size=14),
 )
-def test_the_persisted_projection_equals_a_replay_from_scratch(tmp_path_factory, is_open, events):
-    db = tmp_path_factory.mktemp("prop") / "ledger.db"
-    ledger, projector = wired(str(db))
+def test_the_persisted_projection_equals_a_replay_from_scratch(new_db, is_open, events):
+    ledger, projector = wired(new_db())
     registration = {
         "agreement": "random",
         "type": "registered",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql
 
 from ledger.application import Submission
 from ledger.domain import Agreement, agreement_id
@@ -38,10 +39,11 @@ def signed_v2(monkeypatch):
 
 
 def stored_states(db_url: str) -> list[dict[str, Any]]:
-    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    rows = connection.execute("SELECT state FROM ledger_events ORDER BY id").fetchall()
-    connection.close()
-    return [json.loads(row[0]) for row in rows]
+    engine = create_engine(db_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sql("SELECT state FROM ledger_events ORDER BY id")).all()
+    engine.dispose()
+    return [json.loads(bytes(row[0])) for row in rows]
 
 
 def test_old_events_are_upcast_on_read_and_still_verify(ledger, db_url, signed_v2):

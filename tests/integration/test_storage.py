@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+from typer.testing import CliRunner
 
+from cli.main import app
 from ledger.application import Ledger, Submission
 from ledger.errors import SchemaOutdated, UnknownParty
 from ledger.storage import head_revision, upgrade
@@ -40,11 +42,10 @@ def test_first_use_creates_the_embedded_database_at_the_newest_migration(tmp_pat
 )
 def test_the_event_table_refuses_update_and_delete(ledger, db_url, statement):
     ledger.append(Submission(line) for line in example_lines())
-    path = db_url.removeprefix("sqlite:///")
-    connection = sqlite3.connect(path)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        connection.execute(statement)
-    connection.close()
+    engine = create_engine(db_url)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(statement))
+    engine.dispose()
     assert count_events(db_url) == 12
 
 
@@ -60,17 +61,22 @@ def test_a_database_behind_the_newest_migration_is_refused(tmp_path):
         Ledger(str(path))
 
 
-def test_ledger_db_upgrade_brings_an_empty_database_to_the_newest_migration(cli, db_url):
-    result = cli("db", "upgrade")
+def test_ledger_db_upgrade_brings_an_empty_database_to_the_newest_migration(new_db):
+    db_url = new_db(migrated=False)
+    result = CliRunner().invoke(app, ["--db", db_url, "db", "upgrade"])
     assert result.exit_code == 0, result.stderr
     assert f"database at revision {head_revision()}" in result.stdout
 
 
-def test_an_outdated_database_exits_5_naming_the_upgrade_command(cli, db_url):
+def test_a_database_without_the_schema_exits_5_naming_the_upgrade_command(new_db):
+    db_url = new_db(migrated=False)
     engine = create_engine(db_url)
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE unrelated (x INTEGER)")
-    result = cli("sign", "tisa-2014", "KR", "--occurred", "2014-12-26")
+    engine.dispose()
+    result = CliRunner().invoke(
+        app, ["--db", db_url, "sign", "tisa-2014", "KR", "--occurred", "2014-12-26"]
+    )
     assert result.exit_code == 5
     assert result.stderr == "Error: the database has no ledger schema; run `ledger db upgrade`\n"
 

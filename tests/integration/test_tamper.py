@@ -6,10 +6,10 @@ naming the agreement and the version; an untouched ledger verifies clean."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, create_engine, text
 
 from tests.conftest import EXAMPLE
 
@@ -20,11 +20,33 @@ def attacked(cli, db_url, tmp_path):
     assert cli("import", str(EXAMPLE)).exit_code == 0
     digest = tmp_path / "digest.json"
     assert cli("digest", "-o", str(digest)).exit_code == 0
-    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    connection.execute("DROP TRIGGER ledger_events_refuse_update")
-    connection.execute("DROP TRIGGER ledger_events_refuse_delete")
+    engine = create_engine(db_url)
+    connection = Attacker(engine.connect())
+    if engine.dialect.name == "postgresql":
+        connection.execute("DROP TRIGGER ledger_events_refuse_update_delete ON ledger_events")
+    else:
+        connection.execute("DROP TRIGGER ledger_events_refuse_update")
+        connection.execute("DROP TRIGGER ledger_events_refuse_delete")
+    connection.commit()
     yield connection, digest
     connection.close()
+    engine.dispose()
+
+
+class Attacker:
+    """Plain SQL on the event table, by someone who owns the database."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def execute(self, statement: str, **params: object):
+        return self.connection.execute(text(statement), params)
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def problems(cli, *args: str) -> tuple[int, list[tuple[str, int, str]]]:
@@ -37,9 +59,11 @@ def problems(cli, *args: str) -> tuple[int, list[tuple[str, int, str]]]:
 
 
 def state_of(connection, version):
-    return connection.execute(
-        "SELECT state FROM ledger_events WHERE originator_version = ?", (version,)
-    ).fetchone()[0]
+    return bytes(
+        connection.execute(
+            "SELECT state FROM ledger_events WHERE originator_version = :v", v=version
+        ).scalar_one()
+    )
 
 
 def test_an_untouched_ledger_verifies(cli, attacked):
@@ -52,7 +76,7 @@ def test_an_untouched_ledger_verifies(cli, attacked):
 def test_an_edited_payload_is_found(cli, attacked):
     connection, _ = attacked
     state = state_of(connection, 5).replace(b"2014-12-26", b"2014-12-25")
-    connection.execute("UPDATE ledger_events SET state = ? WHERE originator_version = 5", (state,))
+    connection.execute("UPDATE ledger_events SET state = :s WHERE originator_version = 5", s=state)
     connection.commit()
     code, found = problems(cli)
     assert code == 1
@@ -88,8 +112,8 @@ def test_a_deleted_last_event_is_found_against_the_digest(cli, attacked):
 def test_swapped_events_are_found(cli, attacked):
     connection, _ = attacked
     five, six = state_of(connection, 5), state_of(connection, 6)
-    connection.execute("UPDATE ledger_events SET state = ? WHERE originator_version = 5", (six,))
-    connection.execute("UPDATE ledger_events SET state = ? WHERE originator_version = 6", (five,))
+    connection.execute("UPDATE ledger_events SET state = :s WHERE originator_version = 5", s=six)
+    connection.execute("UPDATE ledger_events SET state = :s WHERE originator_version = 6", s=five)
     connection.commit()
     code, found = problems(cli)
     assert code == 1
@@ -149,7 +173,7 @@ def test_a_rewritten_tail_is_found_against_the_digest(cli, attacked):
 def test_an_undecodable_event_is_a_finding_not_a_crash(cli, attacked):
     connection, _ = attacked
     connection.execute(
-        "UPDATE ledger_events SET state = ? WHERE originator_version = 3", (b"\x00garbage",)
+        "UPDATE ledger_events SET state = :s WHERE originator_version = 3", s=b"\x00garbage"
     )
     connection.commit()
     code, found = problems(cli)
@@ -190,11 +214,11 @@ def test_a_tampered_ledger_gets_no_digest(cli, attacked, tmp_path):
 def test_the_read_models_refuse_nothing_but_audit_finds_drift(cli, db_url):
     cli("import", str(EXAMPLE))
     assert cli("audit").stdout == "ok: 1 agreements, read models match the log\n"
-    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    connection.execute("UPDATE read_parties SET status = 'withdrawn' WHERE code = 'JP'")
-    connection.execute("DELETE FROM read_flags WHERE code = 'ratification_disputed'")
-    connection.commit()
-    connection.close()
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE read_parties SET status = 'withdrawn' WHERE code = 'JP'"))
+        connection.execute(text("DELETE FROM read_flags WHERE code = 'ratification_disputed'"))
+    engine.dispose()
     result = cli("audit", "--format", "json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)

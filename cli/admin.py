@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import typer
 
 from cli.app import Settings, app
+from cli.common import open_projector
 from ledger.application import Ledger
 from ledger.storage import current_revision, upgrade
+from projections import store
+from projections.follow import follow
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -19,3 +25,23 @@ def db_upgrade(ctx: typer.Context) -> None:
     ledger = Ledger(settings.db, check_schema=False)
     upgrade(ledger.engine)
     typer.echo(f"database at revision {current_revision(ledger.engine)}")
+
+
+@app.command("follow")
+def follow_command(
+    ctx: typer.Context,
+    interval: float = typer.Option(
+        1.0, "--interval", help="Seconds between wake-ups without events"
+    ),
+) -> None:
+    """Keep the read models current as other machines append (LISTEN/NOTIFY on PostgreSQL)."""
+    projector = open_projector(ctx)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with projector.ledger.engine.connect() as connection:
+        start = store.position(connection)
+    typer.echo(f"following the ledger from event {start} (stop with Ctrl-C or SIGTERM)")
+    follow(projector, stop, interval, report=lambda n: typer.echo(f"re-projected {n} agreement(s)"))
+    with projector.ledger.engine.connect() as connection:
+        typer.echo(f"stopped at event {store.position(connection)}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import random
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,10 +22,12 @@ from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import (
     IntegrityError,
     MapperDeserialisationError,
+    OperationalError,
     PersistenceError,
     StoredEvent,
 )
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.domain import Agreement, agreement_id
 from ledger.errors import Rejected, StorageError, UnknownAgreement, WriteConflict
@@ -32,7 +36,7 @@ from ledger.verification import StoredRow, Verification, iterate, make_digest, v
 from ledger.vocabulary import describe, read_envelope
 from ledger.worldtime import as_utc_text
 
-WRITE_ATTEMPTS = 8
+WRITE_ATTEMPTS = 16
 
 
 def default_actor() -> str:
@@ -90,6 +94,18 @@ class Ledger(Application[Any]):
         self.on_saved: list[Callable[[], object]] = []
         if check_schema:
             ensure_schema(self.engine)
+            self._use_write_ahead_log()
+
+    def _use_write_ahead_log(self) -> None:
+        """Switch SQLite to WAL now, before any transaction of ours holds a lock.
+
+        The library would do it lazily inside the first transaction, which can
+        then wait on a lock this process itself holds.
+        """
+        try:
+            self.factory.datastore.init_sqlite_wal_mode()  # type: ignore[attr-defined]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot open the database: {exc}") from None
 
     @property
     def engine(self) -> Engine:
@@ -109,14 +125,17 @@ class Ledger(Application[Any]):
         """Check and write a batch of events, all or nothing."""
         batch = list(submissions)
         recorded_by = actor or default_actor()
-        for _attempt in range(WRITE_ATTEMPTS):
+        for attempt in range(WRITE_ATTEMPTS):
             result, agreements = self._check_batch(batch, recorded_by, ignore_ledger_keys)
             if not agreements:
                 return result
             try:
                 self.save(*agreements)
-            except IntegrityError:
-                continue  # another writer took a version first: redo from fresh state
+            except (IntegrityError, OperationalError):
+                # Another writer took a version first (or held the lock too long):
+                # wait a little, then redo the whole batch from fresh state.
+                time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
+                continue
             except PersistenceError as exc:
                 raise StorageError(f"cannot write to the database: {exc}") from None
             for listener in self.on_saved:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from ledger.errors import SchemaOutdated, StorageError
 
 DEFAULT_DB = "sqlite:///ledger.db"
+SQLITE_BUSY_SECONDS = 30
 EVENTS_TABLE = "ledger_events"
 
 
@@ -33,14 +34,17 @@ def normalise_url(db: str | None) -> str:
     """
     value = db or DEFAULT_DB
     if "://" not in value:
-        return "sqlite:///" + str(Path(value).expanduser().resolve())
+        value = "sqlite:///" + str(Path(value).expanduser().resolve())
     if value.startswith("postgresql://") or value.startswith("postgres://"):
         value = "postgresql+psycopg://" + value.split("://", 1)[1]
     try:
-        make_url(value)
+        url = make_url(value)
     except ArgumentError:
         raise StorageError(f"cannot read database URL {value!r}") from None
-    return value
+    if url.get_backend_name() == "sqlite" and "timeout" not in url.query:
+        # Concurrent writers on one SQLite file wait for each other's lock.
+        url = url.update_query_dict({"timeout": str(SQLITE_BUSY_SECONDS)})
+    return url.render_as_string(hide_password=False)
 
 
 def alembic_config(url: str | None = None) -> Config:

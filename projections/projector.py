@@ -1,22 +1,26 @@
 """Keeps the read models current: exactly once, resumable, and rebuildable.
 
-``catch_up`` reads the events recorded after the tracked position, re-projects
-every agreement they touch (and every agreement whose answer has changed by
-time alone), and writes the rows and the new position in one transaction. A
-crash before the commit leaves the previous rows and position in place; the
-next call does the work again. Two processes catching up at once are
-serialised by a compare-and-set on the position: the loser redoes its work.
+``catch_up`` locks the tracked position, reads the events recorded after it,
+re-projects every agreement they touch (and every agreement whose answer has
+changed by time alone), and writes the rows and the new position in the same
+transaction. A crash before the commit leaves the previous rows and position
+in place; the next call does the work again. Two processes catching up at
+once queue on the lock.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 from ledger.application import Ledger
 from ledger.domain import Agreement, agreement_id
+from ledger.errors import WriteConflict
 from projections import store
 from projections.project import Projection, project
 
@@ -32,36 +36,40 @@ class Projector:
         self.ledger = ledger
 
     def catch_up(self, now: datetime | None = None) -> int:
-        """Bring the read models up to date; returns how many agreements were re-projected."""
-        now = now or datetime.now(UTC)
-        done = 0
-        for _attempt in range(ATTEMPTS):
-            try:
-                done += self._catch_up_once(now)
-                return done
-            except store.PositionMoved:
-                continue
-        return done
+        """Bring the read models up to date; returns how many agreements were re-projected.
 
-    def _catch_up_once(self, now: datetime) -> int:
+        The whole catch-up is one transaction that first locks the tracked
+        position, so concurrent catch-ups queue instead of doing the same work:
+        the next one finds the position moved on and little left to do.
+        """
+        now = now or datetime.now(UTC)
+        for attempt in range(ATTEMPTS):
+            try:
+                with self.ledger.engine.begin() as connection:
+                    return self._catch_up_locked(connection, now)
+            except OperationalError:  # a lock wait that timed out, or a deadlock
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+        raise WriteConflict(
+            "could not bring the read models up to date while other processes wrote; try again"
+        )
+
+    def _catch_up_locked(self, connection: Connection, now: datetime) -> int:
+        start = store.lock_position(connection)
         done = 0
-        with self.ledger.engine.connect() as connection:
-            start = store.position(connection)
         while True:
             notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=BATCH)
             if not notifications:
                 break
-            keys = list(dict.fromkeys(self._key_of(n) for n in notifications))
-            end = notifications[-1].id
-            self._commit(self._project(keys, now), start, end)
+            keys = sorted({self._key_of(n) for n in notifications})
+            for projection in self._project(keys, now):
+                store.write(connection, projection)
             done += len(keys)
-            start = end
-        with self.ledger.engine.connect() as connection:
-            expired = store.stale(connection, now)
-        if expired:
-            self._commit(self._project(expired, now), start, start)
-            done += len(expired)
-        return done
+            start = notifications[-1].id
+        expired = store.stale(connection, now)
+        for projection in self._project(expired, now):
+            store.write(connection, projection)
+        store.set_position(connection, start)
+        return done + len(expired)
 
     def _key_of(self, notification: object) -> str:
         event = self.ledger.mapper.to_domain_event(notification)  # type: ignore[arg-type]
@@ -80,29 +88,17 @@ class Projector:
         events = self.ledger.events.get(agreement_id(key))
         return [e for e in events if isinstance(e, Agreement.Event)]
 
-    def _commit(self, projections: list[Projection], old: int, new: int) -> None:
-        with self.ledger.engine.begin() as connection:
-            self.write(connection, projections, old, new)
-
-    def write(
-        self, connection: Connection, projections: list[Projection], old: int, new: int
-    ) -> None:
-        """Write rows and move the position in the caller's transaction."""
-        for projection in projections:
-            store.write(connection, projection)
-        store.advance(connection, old, new)
-
     def rebuild(self, progress: Progress | None = None, now: datetime | None = None) -> int:
         """Drop every read-model row and project every agreement again, in one transaction."""
         now = now or datetime.now(UTC)
         head = self.ledger.recorder.max_notification_id() or 0
         keys = self.ledger.agreement_keys()
         with self.ledger.engine.begin() as connection:
-            old = store.position(connection)
+            store.lock_position(connection)
             store.clear(connection)
+            store.set_position(connection, head)
             for projection in self.projections(keys, now, progress):
                 store.write(connection, projection)
-            store.advance(connection, old, head)
         return len(keys)
 
     def projections(

@@ -86,10 +86,6 @@ READ_MODELS = (agreements, parties, flags, timeline)
 TRACKING_NAME = "read_models"
 
 
-class PositionMoved(Exception):
-    """Raised when another process advanced the projection first; the work is redone."""
-
-
 def position(connection: Connection) -> int:
     found = connection.execute(
         select(tracking.c.position).where(tracking.c.name == TRACKING_NAME)
@@ -97,15 +93,24 @@ def position(connection: Connection) -> int:
     return int(found)
 
 
-def advance(connection: Connection, old: int, new: int) -> None:
-    """Move the tracked position from ``old`` to ``new``, or raise ``PositionMoved``."""
-    result = connection.execute(
+def lock_position(connection: Connection) -> int:
+    """Lock the tracked position for this transaction and read it.
+
+    A no-op UPDATE takes SQLite's write lock and PostgreSQL's row lock alike, so
+    a second projector waits here until the first commits.
+    """
+    connection.execute(
         update(tracking)
-        .where(tracking.c.name == TRACKING_NAME, tracking.c.position == old)
-        .values(position=new)
+        .where(tracking.c.name == TRACKING_NAME)
+        .values(position=tracking.c.position)
     )
-    if result.rowcount != 1:
-        raise PositionMoved
+    return position(connection)
+
+
+def set_position(connection: Connection, new: int) -> None:
+    connection.execute(
+        update(tracking).where(tracking.c.name == TRACKING_NAME).values(position=new)
+    )
 
 
 def write(connection: Connection, projection: Projection) -> None:
@@ -241,7 +246,7 @@ def dump(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:
 
 def comparable(value: Any) -> Any:
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
     return value

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -64,10 +66,13 @@ def test_a_crash_before_the_commit_leaves_nothing_half_applied(db_url, monkeypat
     ledger.append(Submission(line) for line in example_lines()[:6])
     before = dump(ledger)
 
-    def crash(connection, old, new):
-        raise RuntimeError("power cut")
+    real_write = store.write
 
-    monkeypatch.setattr(store, "advance", crash)
+    def crash(connection, projection):
+        real_write(connection, projection)  # the rows are written...
+        raise RuntimeError("power cut")  # ...and the process dies before the commit
+
+    monkeypatch.setattr(store, "write", crash)
     with pytest.raises(RuntimeError):
         ledger.append(Submission(line) for line in example_lines()[6:])
     assert dump(ledger) == before  # rows written in the failed transaction are gone
@@ -79,17 +84,26 @@ def test_a_crash_before_the_commit_leaves_nothing_half_applied(db_url, monkeypat
         assert store.position(connection) == 12
 
 
-def test_two_projectors_at_once_apply_each_batch_once(db_url):
+def test_two_projectors_at_once_queue_and_apply_each_event_once(db_url, monkeypatch):
     ledger, _ = wired(db_url)
     ledger.on_saved.clear()
     ledger.append(Submission(line) for line in example_lines())
-    first, second = Projector(ledger), Projector(ledger)
-    with ledger.engine.connect() as connection:
-        start = store.position(connection)
-    projections = first._project(["tisa-2014"], datetime.now(UTC))
-    second.catch_up()  # the other process wins the race
-    with pytest.raises(store.PositionMoved):
-        first._commit(projections, start, 12)
+    real_project = Projector._project
+
+    def slow_project(self, keys, now):
+        time.sleep(0.3)  # hold the lock a while
+        return real_project(self, keys, now)
+
+    monkeypatch.setattr(Projector, "_project", slow_project)
+    results: list[int] = []
+    first = threading.Thread(target=lambda: results.append(Projector(ledger).catch_up()))
+    second = threading.Thread(target=lambda: results.append(Projector(ledger).catch_up()))
+    first.start()
+    time.sleep(0.1)
+    second.start()
+    first.join()
+    second.join()
+    assert sorted(results) == [0, 1]  # the second waited, then found nothing left to do
     with ledger.engine.connect() as connection:
         assert store.position(connection) == 12
 

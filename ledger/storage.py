@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, column, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ledger.errors import SchemaOutdated, StorageError
+from migrations import HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_DB = "sqlite:///ledger.db"
 SQLITE_BUSY_SECONDS = 30
@@ -49,6 +50,8 @@ def normalise_url(db: str | None) -> str:
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic configuration pointing at the shipped migration scripts."""
+    from alembic.config import Config  # Alembic is loaded only to migrate
+
     config = Config()
     config.set_main_option("script_location", str(files("migrations")))
     if url is not None:
@@ -57,16 +60,37 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def head_revision() -> str | None:
+    """The newest migration, as Alembic reads it from the scripts."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+ALEMBIC_VERSION = table("alembic_version", column("version_num"))
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The database's migration revision, or ``None`` where it has none.
+
+    A plain query, so that the common case (a database at ``HEAD``) costs one
+    round trip and no Alembic import.
+    """
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(select(ALEMBIC_VERSION.c.version_num)).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` on ``engine``."""
+    from alembic import command
+
     config = alembic_config()
     try:
         with engine.begin() as connection:
@@ -84,8 +108,7 @@ def ensure_schema(engine: Engine) -> None:
     """
     try:
         current = current_revision(engine)
-        head = head_revision()
-        if current == head:
+        if current == HEAD:
             return
         if (
             current is None
@@ -98,13 +121,12 @@ def ensure_schema(engine: Engine) -> None:
         raise StorageError(f"cannot open the database: {_first_line(exc)}") from None
     if current is None:
         raise SchemaOutdated("the database has no ledger schema; run `ledger db upgrade`")
-    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if current not in known:
+    if current not in known_revisions():
         raise StorageError(
             f"the database schema ({current}) is newer than this ledger knows; upgrade the ledger"
         )
     raise SchemaOutdated(
-        f"the database schema ({current}) is behind the newest ({head}); run `ledger db upgrade`"
+        f"the database schema ({current}) is behind the newest ({HEAD}); run `ledger db upgrade`"
     )
 
 

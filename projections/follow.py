@@ -14,8 +14,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from psycopg import sql
-
 from projections.projector import Projector
 
 Report = Callable[[int], None]
@@ -37,6 +35,8 @@ def follow(
         while not stop.wait(interval):
             catch_up()
         return
+    from psycopg import sql  # PostgreSQL only: not loaded for SQLite
+
     raw = engine.raw_connection()
     try:
         connection = raw.driver_connection

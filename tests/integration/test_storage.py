@@ -16,6 +16,7 @@ from cli.main import app
 from ledger.application import Ledger, Submission
 from ledger.errors import SchemaOutdated, UnknownParty
 from ledger.storage import head_revision, upgrade
+from migrations import HEAD
 from tests.conftest import count_events, example_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +80,10 @@ def test_a_database_without_the_schema_exits_5_naming_the_upgrade_command(new_db
     )
     assert result.exit_code == 5
     assert result.stderr == "Error: the database has no ledger schema; run `ledger db upgrade`\n"
+
+
+def test_the_recorded_head_is_the_newest_migration():
+    assert head_revision() == HEAD
 
 
 def test_migrations_can_be_applied_through_the_upgrade_function_twice(tmp_path):

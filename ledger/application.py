@@ -20,6 +20,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import (
+    ApplicationRecorder,
     IntegrityError,
     MapperDeserialisationError,
     OperationalError,
@@ -31,7 +32,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.domain import Agreement, agreement_id
 from ledger.errors import Rejected, StorageError, UnknownAgreement, WriteConflict
-from ledger.storage import ensure_schema, normalise_url
+from ledger.recorder import BatchingRecorder
+from ledger.storage import EVENTS_TABLE, ensure_schema, normalise_url
 from ledger.verification import StoredRow, Verification, iterate, make_digest, verify
 from ledger.vocabulary import describe, read_envelope
 from ledger.worldtime import as_utc_text
@@ -107,6 +109,13 @@ class Ledger(Application[Any]):
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot open the database: {exc}") from None
 
+    def construct_recorder(self) -> ApplicationRecorder:
+        """The library's SQLAlchemy recorder, with batched inserts."""
+        return BatchingRecorder(
+            datastore=self.factory.datastore,  # type: ignore[attr-defined]
+            events_table_name=EVENTS_TABLE,
+        )
+
     @property
     def engine(self) -> Engine:
         engine = self.factory.datastore.engine  # type: ignore[attr-defined]
@@ -150,7 +159,9 @@ class Ledger(Application[Any]):
         self, batch: list[Submission], recorded_by: str, ignore_ledger_keys: bool
     ) -> tuple[AppendResult, list[Agreement]]:
         result = AppendResult()
-        touched: dict[str, Agreement | None] = {}
+        touched: dict[str, Agreement | None] = dict.fromkeys(
+            self._unregistered(_agreement_of(s.raw) for s in batch)
+        )
         for submission in batch:
             agreement_key = _agreement_of(submission.raw)
             try:
@@ -166,11 +177,10 @@ class Ledger(Application[Any]):
                         )
                     agreement = Agreement.register(envelope, recorded_by=recorded_by, now=now)
                     touched[envelope.agreement] = agreement
-                    result.appended.append(_event_id_at(agreement, agreement.version))
+                    result.appended.append(agreement.last_event_id)
                     continue
-                before = agreement.version
                 if agreement.record(envelope, recorded_by=recorded_by, now=now):
-                    result.appended.append(_event_id_at(agreement, before + 1))
+                    result.appended.append(agreement.last_event_id)
                 else:
                     result.skipped.append(str(envelope.id))
             except Rejected as error:
@@ -179,6 +189,24 @@ class Ledger(Application[Any]):
                 ) from None
         pending = [a for a in touched.values() if a is not None and a.pending_events]
         return result, pending
+
+    def _unregistered(self, keys: Iterable[str | None]) -> set[str]:
+        """Which of ``keys`` have no stream yet: one query, not one per agreement."""
+        wanted = {key for key in keys if key is not None}
+        if len(wanted) < 2:
+            return set()  # not worth a query: the repository will say
+        rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
+        ids = {agreement_id(key): key for key in wanted}
+        found: set[str] = set()
+        chunk = list(ids)
+        with self.engine.connect() as connection:
+            for start in range(0, len(chunk), 500):
+                query = select(rows.originator_id).where(
+                    rows.originator_id.in_(chunk[start : start + 500]),
+                    rows.originator_version == Agreement.INITIAL_VERSION,
+                )
+                found.update(ids[i] for i in connection.execute(query).scalars())
+        return wanted - found
 
     def _find(self, key: str) -> Agreement | None:
         try:
@@ -227,12 +255,34 @@ class Ledger(Application[Any]):
             ).all()
             return [self._stored_record(row) for row in found]
 
-    def stored_rows(self, key: str | None = None, batch_size: int = 1000) -> Iterator[StoredRow]:
+    def streams(self, keys: Iterable[str] | None = None) -> Iterator[list[Agreement.Event]]:
+        """Agreements' events, one stream at a time, from one ordered scan of the log.
+
+        All agreements, or those with ``keys`` (which must exist).
+        """
+        current: list[Agreement.Event] = []
+        for row in self.stored_rows(keys=keys):
+            event = self.mapper.to_domain_event(
+                StoredEvent(row.originator_id, row.version, row.topic, row.state)
+            )
+            assert isinstance(event, Agreement.Event)
+            if current and event.originator_id != current[0].originator_id:
+                yield current
+                current = []
+            current.append(event)
+        if current:
+            yield current
+
+    def stored_rows(
+        self, key: str | None = None, batch_size: int = 1000, keys: Iterable[str] | None = None
+    ) -> Iterator[StoredRow]:
         """Raw event rows ordered by stream and version, streamed (for verification)."""
         rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
         query = select(rows.originator_id, rows.originator_version, rows.topic, rows.state)
         if key is not None:
             query = query.where(rows.originator_id == agreement_id(key))
+        if keys is not None:
+            query = query.where(rows.originator_id.in_([agreement_id(k) for k in keys]))
         query = query.order_by(rows.originator_id, rows.originator_version)
         with self.engine.connect() as connection:
             result = connection.execution_options(yield_per=batch_size).execute(query)
@@ -285,13 +335,6 @@ class Ledger(Application[Any]):
         event = self.mapper.to_domain_event(stored)
         assert isinstance(event, Agreement.Event)
         return StoredRecord(seq=row.id, record=event.record())
-
-
-def _event_id_at(agreement: Agreement, version: int) -> str:
-    for event_id, event_version in agreement.history.versions.items():
-        if event_version == version:
-            return event_id
-    raise AssertionError(f"no event at version {version}")
 
 
 def _agreement_of(raw: Any) -> str | None:

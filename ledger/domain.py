@@ -169,6 +169,10 @@ class Agreement(Aggregate):
                 _quiet_occurred(self.state, envelope),
             )
 
+    @property
+    def last_event_id(self) -> str:
+        return next(reversed(self.history.versions))
+
     # -- commands ----------------------------------------------------------
 
     @classmethod

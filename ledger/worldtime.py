@@ -138,6 +138,12 @@ def parse_occurred(text: object, zone_name: str | None = None) -> Occurred:
     """Read ``text`` as an occurred value, offset-less forms in ``zone_name``."""
     if not isinstance(text, str):
         raise InvalidOccurred(f"occurred must be a string in the form {ACCEPTED_FORMS}")
+    return _parse_occurred(text, zone_name)
+
+
+@lru_cache(maxsize=65536)
+def _parse_occurred(text: str, zone_name: str | None) -> Occurred:
+    """Cached: a register repeats the same dates in the same zones many times over."""
     precision = _precision_of(text)
     tz = zone(zone_name)
     if precision in (Precision.YEAR, Precision.MONTH, Precision.DAY):

@@ -85,17 +85,18 @@ def audit(projector: Projector, now: datetime | None = None) -> Audit:
     """Compare the stored read models with a scratch rebuild from the log."""
     now = now or datetime.now(UTC)
     projector.catch_up(now)
-    keys = projector.ledger.agreement_keys()
     result = Audit()
+    seen: set[str] = set()
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = create_engine(f"sqlite:///{Path(scratch_dir) / 'scratch.db'}")
         store.metadata.create_all(scratch)
         with projector.ledger.engine.connect() as stored, scratch.begin() as fresh:
-            for projection in projector.projections(keys, now):
+            for projection in projector.projections(now):
+                seen.add(projection.key)
                 store.write(fresh, projection)
                 result.agreements_checked += 1
                 _compare(result, projection, stored, fresh)
-            for extra in sorted(_stored_keys(stored) - set(keys)):
+            for extra in sorted(_stored_keys(stored) - seen):
                 result.differences.append(
                     Difference(
                         "read_agreements", extra, "stored, but the log has no such agreement"

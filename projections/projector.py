@@ -25,6 +25,7 @@ from projections import store
 from projections.project import Projection, project
 
 BATCH = 500
+WRITE_BATCH = 200
 ATTEMPTS = 8
 Progress = Callable[[int], None]
 
@@ -61,13 +62,11 @@ class Projector:
             if not notifications:
                 break
             keys = sorted({self._key_of(n) for n in notifications})
-            for projection in self._project(keys, now):
-                store.write(connection, projection)
+            store.write_many(connection, self._project(keys, now))
             done += len(keys)
             start = notifications[-1].id
         expired = store.stale(connection, now)
-        for projection in self._project(expired, now):
-            store.write(connection, projection)
+        store.write_many(connection, self._project(expired, now))
         store.set_position(connection, start)
         return done + len(expired)
 
@@ -77,9 +76,10 @@ class Projector:
         return event.agreement
 
     def _project(self, keys: list[str], now: datetime) -> list[Projection]:
+        """Project the given agreements, reading their streams in one query."""
         projections = []
-        for key in keys:
-            projection = project(self.stream(key), as_of=now)
+        for events in self.ledger.streams(keys) if keys else ():
+            projection = project(events, as_of=now)
             if projection is not None:
                 projections.append(projection)
         return projections
@@ -89,24 +89,31 @@ class Projector:
         return [e for e in events if isinstance(e, Agreement.Event)]
 
     def rebuild(self, progress: Progress | None = None, now: datetime | None = None) -> int:
-        """Drop every read-model row and project every agreement again, in one transaction."""
+        """Drop every read-model row and project every agreement again, in one transaction.
+
+        The log is read once, in stream order, and rows are written in batches:
+        memory holds one batch of agreements, not the ledger.
+        """
         now = now or datetime.now(UTC)
         head = self.ledger.recorder.max_notification_id() or 0
-        keys = self.ledger.agreement_keys()
+        count = 0
         with self.ledger.engine.begin() as connection:
             store.lock_position(connection)
             store.clear(connection)
             store.set_position(connection, head)
-            for projection in self.projections(keys, now, progress):
-                store.write(connection, projection)
-        return len(keys)
+            batch: list[Projection] = []
+            for projection in self.projections(now, progress):
+                batch.append(projection)
+                count += 1
+                if len(batch) >= WRITE_BATCH:
+                    store.write_many(connection, batch, replace=False)
+                    batch = []
+            store.write_many(connection, batch, replace=False)
+        return count
 
-    def projections(
-        self, keys: list[str], now: datetime, progress: Progress | None = None
-    ) -> Iterator[Projection]:
+    def projections(self, now: datetime, progress: Progress | None = None) -> Iterator[Projection]:
         """Project each agreement afresh from the event log (rebuild and audit)."""
-        for key in keys:
-            events = self.stream(key)
+        for events in self.ledger.streams():
             projection = project(events, as_of=now)
             if progress is not None:
                 progress(len(events))

@@ -115,47 +115,53 @@ def set_position(connection: Connection, new: int) -> None:
 
 def write(connection: Connection, projection: Projection) -> None:
     """Replace one agreement's rows with ``projection``."""
-    key = projection.key
-    forget(connection, [key])
-    show = projection.show
-    connection.execute(
-        insert(agreements).values(
-            agreement=key,
-            title=show["title"],
-            kind=show["kind"],
-            status=show["status"],
-            party_count=len(show["parties"]),
-            flag_count=len(projection.flags),
-            version=show["version"],
-            show=show,
-            changes_at=projection.changes_at,
-        )
-    )
-    if show["parties"]:
-        connection.execute(insert(parties), [{"agreement": key, **p} for p in show["parties"]])
-    if projection.flags:
-        connection.execute(
-            insert(flags),
-            [
-                {"position": n, **row, "events": row["events"]}
-                for n, row in enumerate(projection.flag_rows)
-            ],
-        )
-    if projection.timeline:
-        connection.execute(
-            insert(timeline),
-            [
-                {
-                    "agreement": key,
-                    "position": n,
-                    "event_id": entry["id"],
-                    "type": entry["type"],
-                    "occurred": entry["occurred"],
-                    "entry": entry,
-                }
-                for n, entry in enumerate(projection.timeline)
-            ],
-        )
+    write_many(connection, [projection])
+
+
+def write_many(connection: Connection, projections: list[Projection], *, replace: bool = True) -> None:
+    """Replace the rows of several agreements: one statement per table, not per agreement.
+
+    ``replace=False`` skips the deletes, for tables known to be empty (rebuild).
+    """
+    if not projections:
+        return
+    if replace:
+        forget(connection, [p.key for p in projections])
+    rows: dict[Table, list[dict[str, Any]]] = {table: [] for table in READ_MODELS}
+    for projection in projections:
+        for table, row in _rows_of(projection):
+            rows[table].append(row)
+    for table in READ_MODELS:
+        if rows[table]:
+            connection.execute(insert(table), rows[table])
+
+
+def _rows_of(projection: Projection) -> Iterable[tuple[Table, dict[str, Any]]]:
+    key, show = projection.key, projection.show
+    yield agreements, {
+        "agreement": key,
+        "title": show["title"],
+        "kind": show["kind"],
+        "status": show["status"],
+        "party_count": len(show["parties"]),
+        "flag_count": len(projection.flags),
+        "version": show["version"],
+        "show": show,
+        "changes_at": projection.changes_at,
+    }
+    for party in show["parties"]:
+        yield parties, {"agreement": key, **party}
+    for n, row in enumerate(projection.flag_rows):
+        yield flags, {"position": n, **row}
+    for n, entry in enumerate(projection.timeline):
+        yield timeline, {
+            "agreement": key,
+            "position": n,
+            "event_id": entry["id"],
+            "type": entry["type"],
+            "occurred": entry["occurred"],
+            "entry": entry,
+        }
 
 
 def forget(connection: Connection, keys: Iterable[str]) -> None:

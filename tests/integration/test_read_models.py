@@ -66,13 +66,13 @@ def test_a_crash_before_the_commit_leaves_nothing_half_applied(db_url, monkeypat
     ledger.append(Submission(line) for line in example_lines()[:6])
     before = dump(ledger)
 
-    real_write = store.write
+    real_write = store.write_many
 
-    def crash(connection, projection):
-        real_write(connection, projection)  # the rows are written...
+    def crash(connection, projections, **options):
+        real_write(connection, projections, **options)  # the rows are written...
         raise RuntimeError("power cut")  # ...and the process dies before the commit
 
-    monkeypatch.setattr(store, "write", crash)
+    monkeypatch.setattr(store, "write_many", crash)
     with pytest.raises(RuntimeError):
         ledger.append(Submission(line) for line in example_lines()[6:])
     assert dump(ledger) == before  # rows written in the failed transaction are gone

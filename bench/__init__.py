@@ -1,0 +1,1 @@
+"""Benchmarks: figures, never assertions. Run ``python -m bench.run --help``."""

@@ -1,0 +1,36 @@
+"""Run one ledger operation and print its peak resident set size (for the benchmark).
+
+    python -m bench.rss rebuild|verify|export DB_URL
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+from ledger.application import Ledger
+from projections.projector import Projector
+
+
+def main(operation: str, db: str) -> None:
+    ledger = Ledger(db)
+    started = time.perf_counter()
+    if operation == "rebuild":
+        Projector(ledger).rebuild()
+    elif operation == "verify":
+        assert ledger.verify().ok
+    elif operation == "export":
+        with open("/dev/null", "w") as sink:
+            for stored in ledger.records():
+                sink.write(json.dumps(stored.as_json(), ensure_ascii=False) + "\n")
+    else:
+        raise SystemExit(f"unknown operation {operation}")
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_kib / 1024}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

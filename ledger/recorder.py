@@ -1,0 +1,42 @@
+"""The event store's recorder: the library's, with inserts batched.
+
+``eventsourcing-sqlalchemy`` adds one ORM object per event and flushes them;
+this recorder sends a batch as one multi-row INSERT … RETURNING through
+SQLAlchemy Core instead. The table lock (PostgreSQL), the notification ids and
+the NOTIFY are the library's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+
+class BatchingRecorder(SQLAlchemyApplicationRecorder):
+    """Application recorder whose inserts are one statement per batch."""
+
+    def _insert_stored_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int]:
+        if not stored_events:
+            return []
+        table = self.events_record_cls.__table__
+        self._lock_table(session)
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        rows = [
+            {
+                "originator_id": e.originator_id,
+                "originator_version": e.originator_version,
+                "topic": e.topic,
+                "state": e.state,
+            }
+            for e in stored_events
+        ]
+        ids = list(session.execute(statement, rows).scalars())
+        self._notify_channel(session)
+        return ids

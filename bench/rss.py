@@ -1,6 +1,6 @@
 """Run one ledger operation and print its peak resident set size (for the benchmark).
 
-    python -m bench.rss rebuild|verify|export DB_URL
+python -m bench.rss rebuild|verify|export DB_URL
 """
 
 from __future__ import annotations

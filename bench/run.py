@@ -59,8 +59,11 @@ def ledger_import(db: str, lines: list[dict[str, Any]]) -> dict[str, float]:
     project = timed(Projector(ledger).catch_up)
     ledger.close()
     total = append + project
-    return {"import": len(lines) / total, "append_only": len(lines) / append,
-            "import_seconds": total}
+    return {
+        "import": len(lines) / total,
+        "append_only": len(lines) / append,
+        "import_seconds": total,
+    }
 
 
 def raw_executemany(folder: Path, lines: list[dict[str, Any]]) -> float:
@@ -71,7 +74,9 @@ def raw_executemany(folder: Path, lines: list[dict[str, Any]]) -> float:
         "CREATE TABLE events (id INTEGER PRIMARY KEY, originator_id BLOB NOT NULL, "
         "originator_version INTEGER NOT NULL, topic TEXT NOT NULL, state BLOB NOT NULL)"
     )
-    connection.execute("CREATE UNIQUE INDEX events_idx ON events (originator_id, originator_version)")
+    connection.execute(
+        "CREATE UNIQUE INDEX events_idx ON events (originator_id, originator_version)"
+    )
     topic = "ledger.domain:Agreement.Signed"
     ids: dict[str, bytes] = {}
     versions: dict[str, int] = {}
@@ -80,16 +85,24 @@ def raw_executemany(folder: Path, lines: list[dict[str, Any]]) -> float:
         key = line["agreement"]
         ids.setdefault(key, uuid4().bytes)
         versions[key] = versions.get(key, 0) + 1
-        state = json.dumps({**line, "hash": "0" * 64, "prev_hash": "0" * 64,
-                            "timestamp": "2026-11-26T00:00:00.000000+00:00",
-                            "recorded_by": "bench"}).encode()
+        state = json.dumps(
+            {
+                **line,
+                "hash": "0" * 64,
+                "prev_hash": "0" * 64,
+                "timestamp": "2026-11-26T00:00:00.000000+00:00",
+                "recorded_by": "bench",
+            }
+        ).encode()
         rows.append((ids[key], versions[key], topic, state))
 
     def insert() -> None:
         with connection:
             connection.executemany(
                 "INSERT INTO events (originator_id, originator_version, topic, state) "
-                "VALUES (?, ?, ?, ?)", rows)
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
 
     seconds = timed(insert)
     connection.close()
@@ -113,8 +126,12 @@ def plain_eventsourcing(folder: Path, lines: list[dict[str, Any]]) -> float:
     class Plain(Application[Any]):
         pass
 
-    app = Plain(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                     "SQLITE_DBNAME": str(folder / "plain.db")})
+    app = Plain(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(folder / "plain.db"),
+        }
+    )
     by_key: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
         by_key.setdefault(line["agreement"], []).append(line)
@@ -147,8 +164,13 @@ def process_ms(args: list[str], env: dict[str, str], runs: int = 5) -> float:
 
 
 def rss(operation: str, db: str) -> dict[str, float]:
-    result = subprocess.run([sys.executable, "-m", "bench.rss", operation, db], cwd=ROOT,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.rss", operation, db],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
@@ -174,7 +196,9 @@ def sqlite_figures(size: int, folder: Path) -> dict[str, float]:
     figures["show_ms"] = process_ms([program, "show", key, "--format", "json"], env)
     figures["flags_ms"] = process_ms([program, "flags", key, "--format", "json"], env)
     figures["append_ms"] = process_ms(
-        [program, "append", key, "noted", "--field", "text=benchmark", "--field", "occurred=2020"], env)
+        [program, "append", key, "noted", "--field", "text=benchmark", "--field", "occurred=2020"],
+        env,
+    )
     return figures
 
 
@@ -200,9 +224,13 @@ def postgresql_figures(size: int) -> dict[str, float]:
         rebuild = len(lines) / timed(Projector(ledger).rebuild)
         verify = len(lines) / timed(ledger.verify)
         ledger.close()
-        return {"events": len(lines), "import_postgresql": imported["import"],
-                "append_only_postgresql": imported["append_only"],
-                "rebuild_postgresql": rebuild, "verify_postgresql": verify}
+        return {
+            "events": len(lines),
+            "import_postgresql": imported["import"],
+            "append_only_postgresql": imported["append_only"],
+            "rebuild_postgresql": rebuild,
+            "verify_postgresql": verify,
+        }
     finally:
         cluster.stop()
 
@@ -221,14 +249,18 @@ def render(results: dict[str, Any]) -> None:
         cells = []
         for size in sizes:
             value = results["sizes"][size].get(name)
-            cells.append("" if value is None else (f"{value:,.2f}" if value < 10 else f"{value:,.0f}"))
+            cells.append(
+                "" if value is None else (f"{value:,.2f}" if value < 10 else f"{value:,.0f}")
+            )
         target = f"{op} {goal:,}" if goal is not None else ""
         table.add_row(label, *cells, target)
     console.print(table)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, action="append", help="register size (repeatable)")
     parser.add_argument("--postgres", action="store_true", help="also measure PostgreSQL")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
@@ -236,7 +268,8 @@ def main() -> None:
     sizes = options.events or [10_000]
     results: dict[str, Any] = {
         "machine": {
-            "summary": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "summary": f"{platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}",
             "platform": platform.platform(),
         },
         "sizes": {},

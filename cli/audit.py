@@ -15,6 +15,7 @@ from ledger.verification import Verification, digest_bytes
 from projections.audit import audit as audit_read_models
 from projections.audit import replay as replay_agreement
 from projections.projector import Projector
+from projections.report import render_report
 
 
 @app.command()
@@ -125,3 +126,19 @@ def export(
     records = ledger.stream(key) if key is not None else ledger.records()
     for stored in records:
         typer.echo(json.dumps(stored.as_json(), ensure_ascii=False))
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Agreement key")],
+    out: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="World time, as in `replay`")] = None,
+    known_at: Annotated[
+        str | None, typer.Option("--known-at", help="Ledger time, as in `replay`")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report: state, timeline, flags, history, verification."""
+    html = render_report(open_projector(ctx), key, as_of, known_at)
+    out.write_text(html, encoding="utf-8")
+    typer.echo(f"report of {key} written to {out}")

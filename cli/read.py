@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
+from rich.table import Table
 
 from cli.app import app
 from cli.common import (
@@ -20,6 +21,7 @@ from cli.common import (
 )
 from ledger.errors import UnknownAgreement
 from projections import store
+from projections.chart import layout, track
 from projections.projector import Projector
 
 Key = Annotated[str, typer.Argument(help="Agreement key")]
@@ -137,34 +139,81 @@ def flags(
 
 
 @app.command()
-def timeline(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
+def timeline(
+    ctx: typer.Context,
+    key: Key,
+    chart: Annotated[
+        bool, typer.Option("--chart", help="Draw the events on a time axis, one lane per party")
+    ] = False,
+    output: FormatOption = Format.table,
+) -> None:
     """Events in world-time order, with their precision and when they were recorded."""
     projector = open_projector(ctx)
     with projector.ledger.engine.connect() as connection:
-        if store.show(connection, key) is None:
+        state = store.show(connection, key)
+        if state is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
         entries = store.timeline_entries(connection, key)
     if output is Format.json:
         print_json(entries)
-        return
-    print_table(
-        f"Timeline of {key}",
-        ["occurred", "precision", "event", "what", "flags", "recorded_at", "by"],
-        (
-            [
-                e["occurred"] or "—",
-                e["precision"] or "",
-                e["id"]
-                + (" (retracted)" if e["retracted"] else "")
-                + (f" (corrected by {', '.join(e['corrected_by'])})" if e["corrected_by"] else ""),
-                e["summary"],
-                ", ".join(e["flags"]),
-                e["recorded_at"],
-                e["recorded_by"],
-            ]
-            for e in entries
-        ),
+    elif chart:
+        render_chart(state, entries)
+    else:
+        print_table(
+            f"Timeline of {key}",
+            ["occurred", "precision", "event", "what", "flags", "recorded_at", "by"],
+            (
+                [
+                    e["occurred"] or "—",
+                    e["precision"] or "",
+                    e["id"]
+                    + (" (retracted)" if e["retracted"] else "")
+                    + (
+                        f" (corrected by {', '.join(e['corrected_by'])})"
+                        if e["corrected_by"]
+                        else ""
+                    ),
+                    e["summary"],
+                    ", ".join(e["flags"]),
+                    e["recorded_at"],
+                    e["recorded_by"],
+                ]
+                for e in entries
+            ),
+        )
+
+
+CHART_WIDTH = 40
+
+
+def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    """The timeline on an ordinal time axis: ━ a span (a day, a month…), ● a point in time."""
+    codes = [p["code"] for p in state["parties"]]
+    axis, lanes, marks = layout(entries, codes, state["tz"])
+    ticks = axis.ticks()
+    first, last = (ticks[0][1], ticks[-1][1]) if ticks else ("", "")
+    scale = first + last.rjust(CHART_WIDTH - len(first))
+    table = Table(
+        title=f"{state['agreement']}: {state['title']}",
+        caption=f"axis dates in {state['tz'] or 'UTC'} · ━ span of the date's precision · "
+        "● a time · ⚑ flag raised",
     )
+    for column in ("lane", "occurred", scale, "event", "flags", "recorded at"):
+        table.add_column(column, no_wrap=column == scale)
+    for lane in lanes:
+        lane_marks = [m for m in marks if m.lane == lane]
+        for n, mark in enumerate(lane_marks):
+            entry = mark.entry
+            table.add_row(
+                lane if n == 0 else "",
+                f"{entry['occurred']} ({entry['precision']})",
+                track(mark, CHART_WIDTH),
+                entry["summary"] + (" (retracted)" if entry["retracted"] else ""),
+                " ".join(f"⚑ {code}" for code in mark.flags),
+                entry["recorded_at"],
+                end_section=n == len(lane_marks) - 1,
+            )
+    console().print(table)
 
 
 @app.command()

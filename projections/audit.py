@@ -31,10 +31,10 @@ class NotYetKnown(Rejected):
     rule = "not_yet_known"
 
 
-def replay(
+def replay_projection(
     projector: Projector, key: str, as_of: str | None = None, known_at: str | None = None
-) -> dict[str, Any]:
-    """The ``show`` document of ``key`` at world time ``as_of``, as known at ``known_at``.
+) -> tuple[Projection, datetime, datetime | None]:
+    """Project ``key`` at world time ``as_of`` as known at ledger time ``known_at``.
 
     ``as_of`` is read in the agreement's zone (a bare date means the end of that
     day); ``known_at`` is ledger time, read in UTC when it has no offset.
@@ -47,6 +47,14 @@ def replay(
     projection = project(events, as_of=as_of_at, known_at=known_at_at)
     if projection is None:
         raise NotYetKnown(f"the ledger held no event of {key!r} at {known_at}", agreement=key)
+    return projection, as_of_at, known_at_at
+
+
+def replay(
+    projector: Projector, key: str, as_of: str | None = None, known_at: str | None = None
+) -> dict[str, Any]:
+    """The ``show`` document at ``as_of`` as known at ``known_at``, with both instants."""
+    projection, as_of_at, known_at_at = replay_projection(projector, key, as_of, known_at)
     return {
         **projection.show,
         "as_of": as_utc_text(as_of_at),

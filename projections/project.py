@@ -99,6 +99,7 @@ def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dic
                 "precision": fact.occurred.precision.value if fact.occurred else None,
                 "start": as_utc_text(fact.occurred.start) if fact.occurred else None,
                 "end": as_utc_text(fact.occurred.end) if fact.occurred else None,
+                "zone": fact.occurred.zone if fact.occurred else None,
                 "party": envelope.acting_party(),
                 "summary": summarise(envelope),
                 "recorded_at": as_utc_text(recording.recorded_at),

@@ -118,7 +118,9 @@ def write(connection: Connection, projection: Projection) -> None:
     write_many(connection, [projection])
 
 
-def write_many(connection: Connection, projections: list[Projection], *, replace: bool = True) -> None:
+def write_many(
+    connection: Connection, projections: list[Projection], *, replace: bool = True
+) -> None:
     """Replace the rows of several agreements: one statement per table, not per agreement.
 
     ``replace=False`` skips the deletes, for tables known to be empty (rebuild).
@@ -138,30 +140,36 @@ def write_many(connection: Connection, projections: list[Projection], *, replace
 
 def _rows_of(projection: Projection) -> Iterable[tuple[Table, dict[str, Any]]]:
     key, show = projection.key, projection.show
-    yield agreements, {
-        "agreement": key,
-        "title": show["title"],
-        "kind": show["kind"],
-        "status": show["status"],
-        "party_count": len(show["parties"]),
-        "flag_count": len(projection.flags),
-        "version": show["version"],
-        "show": show,
-        "changes_at": projection.changes_at,
-    }
+    yield (
+        agreements,
+        {
+            "agreement": key,
+            "title": show["title"],
+            "kind": show["kind"],
+            "status": show["status"],
+            "party_count": len(show["parties"]),
+            "flag_count": len(projection.flags),
+            "version": show["version"],
+            "show": show,
+            "changes_at": projection.changes_at,
+        },
+    )
     for party in show["parties"]:
         yield parties, {"agreement": key, **party}
     for n, row in enumerate(projection.flag_rows):
         yield flags, {"position": n, **row}
     for n, entry in enumerate(projection.timeline):
-        yield timeline, {
-            "agreement": key,
-            "position": n,
-            "event_id": entry["id"],
-            "type": entry["type"],
-            "occurred": entry["occurred"],
-            "entry": entry,
-        }
+        yield (
+            timeline,
+            {
+                "agreement": key,
+                "position": n,
+                "event_id": entry["id"],
+                "type": entry["type"],
+                "occurred": entry["occurred"],
+                "entry": entry,
+            },
+        )
 
 
 def forget(connection: Connection, keys: Iterable[str]) -> None:

@@ -174,7 +174,7 @@ def rss(operation: str, db: str) -> dict[str, float]:
     return json.loads(result.stdout)
 
 
-def sqlite_figures(size: int, folder: Path) -> dict[str, float]:
+def sqlite_figures(size: int, folder: Path, runs: int = 5) -> dict[str, float]:
     lines = list(register(size))
     figures: dict[str, float] = {"events": len(lines)}
     figures["raw_executemany"] = raw_executemany(folder, lines)
@@ -263,6 +263,7 @@ def main() -> None:
     )
     parser.add_argument("--events", type=int, action="append", help="register size (repeatable)")
     parser.add_argument("--postgres", action="store_true", help="also measure PostgreSQL")
+    parser.add_argument("--runs", type=int, default=5, help="samples per process latency")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     options = parser.parse_args()
     sizes = options.events or [10_000]
@@ -276,7 +277,7 @@ def main() -> None:
     }
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
-            figures = sqlite_figures(size, Path(folder))
+            figures = sqlite_figures(size, Path(folder), options.runs)
         if options.postgres:
             figures.update(postgresql_figures(size))
         results["sizes"][str(size)] = figures

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
 from rich.console import Console
 from rich.table import Table
 
@@ -109,23 +111,24 @@ def raw_executemany(folder: Path, lines: list[dict[str, Any]]) -> float:
     return len(lines) / seconds
 
 
+class Record(Aggregate):
+    """The plain library's aggregate: one stream of payloads (an agreement's events)."""
+
+    @event("Opened")
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.payloads = [payload]
+
+    @event("Recorded")
+    def record(self, payload: dict[str, Any]) -> None:
+        self.payloads.append(payload)
+
+
+class Plain(Application[Any]):
+    """A plain eventsourcing application on the library's own SQLite module."""
+
+
 def plain_eventsourcing(folder: Path, lines: list[dict[str, Any]]) -> float:
     """A plain eventsourcing application on the library's own SQLite module, saving in batches."""
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
-
-    class Record(Aggregate):
-        @event("Opened")
-        def __init__(self, payload: dict[str, Any]) -> None:
-            self.payloads = [payload]
-
-        @event("Recorded")
-        def record(self, payload: dict[str, Any]) -> None:
-            self.payloads.append(payload)
-
-    class Plain(Application[Any]):
-        pass
-
     app = Plain(
         env={
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",

@@ -22,7 +22,7 @@ from ledger.application import Ledger
 from ledger.domain import Agreement, agreement_id
 from ledger.errors import WriteConflict
 from projections import store
-from projections.project import Projection, project
+from projections.project import PROJECTION_VERSION, Projection, project
 
 BATCH = 500
 WRITE_BATCH = 200
@@ -56,6 +56,8 @@ class Projector:
 
     def _catch_up_locked(self, connection: Connection, now: datetime) -> int:
         start = store.lock_position(connection)
+        if store.projection_version(connection) != PROJECTION_VERSION:
+            return self._rebuild_locked(connection, now)  # rows of another projection version
         done = 0
         while True:
             notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=BATCH)
@@ -95,20 +97,26 @@ class Projector:
         memory holds one batch of agreements, not the ledger.
         """
         now = now or datetime.now(UTC)
-        head = self.ledger.recorder.max_notification_id() or 0
-        count = 0
         with self.ledger.engine.begin() as connection:
             store.lock_position(connection)
-            store.clear(connection)
-            store.set_position(connection, head)
-            batch: list[Projection] = []
-            for projection in self.projections(now, progress):
-                batch.append(projection)
-                count += 1
-                if len(batch) >= WRITE_BATCH:
-                    store.write_many(connection, batch, replace=False)
-                    batch = []
-            store.write_many(connection, batch, replace=False)
+            return self._rebuild_locked(connection, now, progress)
+
+    def _rebuild_locked(
+        self, connection: Connection, now: datetime, progress: Progress | None = None
+    ) -> int:
+        head = self.ledger.recorder.max_notification_id() or 0
+        store.clear(connection)
+        store.set_position(connection, head)
+        store.set_projection_version(connection, PROJECTION_VERSION)
+        count = 0
+        batch: list[Projection] = []
+        for projection in self.projections(now, progress):
+            batch.append(projection)
+            count += 1
+            if len(batch) >= WRITE_BATCH:
+                store.write_many(connection, batch, replace=False)
+                batch = []
+        store.write_many(connection, batch, replace=False)
         return count
 
     def projections(self, now: datetime, progress: Progress | None = None) -> Iterator[Projection]:

@@ -84,6 +84,7 @@ tracking = Table(
 )
 READ_MODELS = (agreements, parties, flags, timeline)
 TRACKING_NAME = "read_models"
+VERSION_NAME = "projection_version"
 
 
 def position(connection: Connection) -> int:
@@ -105,6 +106,22 @@ def lock_position(connection: Connection) -> int:
         .values(position=tracking.c.position)
     )
     return position(connection)
+
+
+def projection_version(connection: Connection) -> int | None:
+    """The version of the projection code that wrote the rows (``None``: unknown)."""
+    found = connection.execute(
+        select(tracking.c.position).where(tracking.c.name == VERSION_NAME)
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def set_projection_version(connection: Connection, version: int) -> None:
+    done = connection.execute(
+        update(tracking).where(tracking.c.name == VERSION_NAME).values(position=version)
+    )
+    if done.rowcount == 0:
+        connection.execute(insert(tracking).values(name=VERSION_NAME, position=version))
 
 
 def set_position(connection: Connection, new: int) -> None:

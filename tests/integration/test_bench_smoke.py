@@ -14,11 +14,23 @@ def test_the_benchmark_runs_and_writes_its_figures(tmp_path):
     out = tmp_path / "figures.json"
     result = subprocess.run(
         [sys.executable, "-m", "bench.run", "--events", "150", "--runs", "1", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     figures = json.loads(out.read_text())["sizes"]["150"]
-    for name in ("import_sqlite", "raw_executemany", "plain_eventsourcing", "rebuild", "verify",
-                 "export", "show_ms", "append_ms", "rebuild_rss_mb"):
+    for name in (
+        "import_sqlite",
+        "raw_executemany",
+        "plain_eventsourcing",
+        "rebuild",
+        "verify",
+        "export",
+        "show_ms",
+        "append_ms",
+        "rebuild_rss_mb",
+    ):
         assert figures[name] > 0
     assert "bulk import, SQLite (events/s)" in result.stdout

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ledger.application import Ledger, Submission
 from ledger.errors import Rejected
 from projections import store
+from projections.project import PROJECTION_VERSION
 from projections.projector import Projector
 from tests.conftest import example_lines
 from tests.histories import NEW_START
@@ -45,6 +46,18 @@ def test_every_append_brings_the_read_models_up_to_date(db_url):
     assert shown(ledger, "tisa-2014")["status"] == "in_force"
     with ledger.engine.connect() as connection:
         assert store.position(connection) == 12
+
+
+def test_read_models_of_another_projection_version_are_rebuilt_on_the_next_catch_up(db_url):
+    ledger, projector = wired(db_url)
+    ledger.append(Submission(line) for line in example_lines())
+    with ledger.engine.begin() as connection:
+        store.set_projection_version(connection, 1)  # rows written by an older ledger...
+        connection.execute(store.agreements.update().values(status="stale"))
+    assert projector.catch_up() == 1  # ...are rebuilt, with no new event
+    assert shown(ledger, "tisa-2014")["status"] == "in_force"
+    with ledger.engine.connect() as connection:
+        assert store.projection_version(connection) == PROJECTION_VERSION
 
 
 def test_rebuild_twice_gives_identical_tables(db_url):

@@ -9,10 +9,7 @@ import typer
 
 from cli.app import Settings, app
 from cli.common import open_projector
-from ledger.application import Ledger
-from ledger.storage import current_revision, upgrade
 from projections import store
-from projections.follow import follow
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -21,6 +18,9 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply every migration the database does not have yet."""
+    from ledger.application import Ledger
+    from ledger.storage import current_revision, upgrade
+
     settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]
     ledger = Ledger(settings.db, check_schema=False)
     upgrade(ledger.engine)
@@ -35,6 +35,8 @@ def follow_command(
     ),
 ) -> None:
     """Keep the read models current as other machines append (LISTEN/NOTIFY on PostgreSQL)."""
+    from projections.follow import follow
+
     projector = open_projector(ctx)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

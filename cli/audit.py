@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.app import app, fail
 from cli.common import Format, FormatOption, open_ledger, open_projector, print_json, print_table
 from cli.read import render_state
-from ledger.verification import Verification, digest_bytes
-from projections.audit import audit as audit_read_models
-from projections.audit import replay as replay_agreement
-from projections.projector import Projector
-from projections.report import render_report
+
+if TYPE_CHECKING:
+    from ledger.verification import Verification
 
 
 @app.command()
@@ -37,6 +35,9 @@ def replay(
     output: FormatOption = Format.table,
 ) -> None:
     """The state of an agreement as of a world time, as the ledger knew it at a ledger time."""
+    from projections.audit import replay as replay_agreement
+    from projections.projector import Projector
+
     state = replay_agreement(Projector(open_ledger(ctx)), key, as_of, known_at)
     if output is Format.table:
         typer.echo(
@@ -88,6 +89,8 @@ def digest(
     out: Annotated[Path, typer.Option("-o", "--output", help="File to write the digest to")],
 ) -> None:
     """Write one hash over every stream's head, to check the ledger against later."""
+    from ledger.verification import digest_bytes
+
     document = open_ledger(ctx).digest()
     if not document["verified"]:
         fail("the chains have problems (run `ledger verify`); no digest written", 1)
@@ -101,6 +104,8 @@ def digest(
 @app.command()
 def audit(ctx: typer.Context, output: FormatOption = Format.table) -> None:
     """Rebuild the read models in a scratch space and report any drift from the stored ones."""
+    from projections.audit import audit as audit_read_models
+
     result = audit_read_models(open_projector(ctx))
     if output is Format.json:
         print_json(result.as_json())
@@ -139,6 +144,8 @@ def report(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report: state, timeline, flags, history, verification."""
+    from projections.report import render_report
+
     html = render_report(open_projector(ctx), key, as_of, known_at)
     out.write_text(html, encoding="utf-8")
     typer.echo(f"report of {key} written to {out}")

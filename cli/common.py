@@ -5,16 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.app import Settings
-from ledger.application import Ledger
-from projections.projector import Projector
+from projections import store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ledger.application import Ledger
+    from projections.projector import Projector
 
 
 class Format(StrEnum):
@@ -46,6 +52,9 @@ Tz = Annotated[
 
 def open_ledger(ctx: typer.Context) -> Ledger:
     """The ledger, wired so that every append brings the read models up to date."""
+    from ledger.application import Ledger  # the event store's libraries load only when needed
+    from projections.projector import Projector
+
     settings: Settings = ctx.obj
     ledger = Ledger(settings.db)
     ledger.on_saved.append(Projector(ledger).catch_up)
@@ -54,9 +63,32 @@ def open_ledger(ctx: typer.Context) -> Ledger:
 
 def open_projector(ctx: typer.Context) -> Projector:
     """The read models, caught up before they are read."""
+    from projections.projector import Projector
+
     projector = Projector(open_ledger(ctx))
     projector.catch_up()
     return projector
+
+
+def open_read_models(ctx: typer.Context) -> Engine:
+    """A database connection for queries, the read models caught up first.
+
+    The common case, read models already current, is checked with SQLAlchemy
+    Core alone; only when they are behind is the event store opened to catch up.
+    """
+    from sqlalchemy import create_engine
+
+    from ledger.storage import ensure_schema, normalise_url
+
+    settings: Settings = ctx.obj
+    engine = create_engine(normalise_url(settings.db))
+    ensure_schema(engine)
+    with engine.connect() as connection:
+        current = store.up_to_date(connection, datetime.now(UTC))
+    if current:
+        return engine
+    engine.dispose()
+    return open_projector(ctx).ledger.engine
 
 
 def actor_of(ctx: typer.Context) -> str | None:

@@ -14,7 +14,7 @@ from cli.common import (
     FormatOption,
     console,
     open_ledger,
-    open_projector,
+    open_read_models,
     print_json,
     print_json_lines,
     print_table,
@@ -22,7 +22,6 @@ from cli.common import (
 from ledger.errors import UnknownAgreement
 from projections import store
 from projections.chart import layout, track
-from projections.projector import Projector
 
 Key = Annotated[str, typer.Argument(help="Agreement key")]
 
@@ -30,8 +29,7 @@ Key = Annotated[str, typer.Argument(help="Agreement key")]
 @app.command("list")
 def list_(ctx: typer.Context, output: FormatOption = Format.table) -> None:
     """Every agreement with its status and counts of parties and flags."""
-    projector = open_projector(ctx)
-    with projector.ledger.engine.connect() as connection:
+    with open_read_models(ctx).connect() as connection:
         rows = store.listing(connection)
     if output is Format.json:
         print_json(rows)
@@ -49,8 +47,7 @@ def list_(ctx: typer.Context, output: FormatOption = Format.table) -> None:
 @app.command()
 def show(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
     """The current state of an agreement, its parties and its flags."""
-    projector = open_projector(ctx)
-    with projector.ledger.engine.connect() as connection:
+    with open_read_models(ctx).connect() as connection:
         state = store.show(connection, key)
     if state is None:
         raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
@@ -127,8 +124,7 @@ def flags(
     output: FormatOption = Format.table,
 ) -> None:
     """Compliance flags, for one agreement or all."""
-    projector = open_projector(ctx)
-    with projector.ledger.engine.connect() as connection:
+    with open_read_models(ctx).connect() as connection:
         if key is not None and store.show(connection, key) is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
         rows = store.flag_rows(connection, key, code, party, severity)
@@ -148,8 +144,7 @@ def timeline(
     output: FormatOption = Format.table,
 ) -> None:
     """Events in world-time order, with their precision and when they were recorded."""
-    projector = open_projector(ctx)
-    with projector.ledger.engine.connect() as connection:
+    with open_read_models(ctx).connect() as connection:
         state = store.show(connection, key)
         if state is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
@@ -245,6 +240,8 @@ def history(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -
 @app.command()
 def rebuild(ctx: typer.Context) -> None:
     """Drop the read models and rebuild them from the event log."""
+    from projections.projector import Projector
+
     ledger = open_ledger(ctx)
     rebuilder = Projector(ledger)
     total = ledger.recorder.max_notification_id() or 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,12 +25,16 @@ from cli.common import (
     open_ledger,
     print_json,
 )
-from ledger.application import AppendResult, Submission
 from ledger.errors import InvalidField
 from ledger.vocabulary import EVENT_TYPES, text
 
+if TYPE_CHECKING:
+    from ledger.application import AppendResult, Submission
+
 
 def _append_one(ctx: typer.Context, raw: dict[str, Any]) -> None:
+    from ledger.application import Submission
+
     ledger = open_ledger(ctx)
     result = ledger.append([Submission(raw)], actor=actor_of(ctx), ignore_ledger_keys=False)
     _report(result)
@@ -321,6 +325,8 @@ def import_(
 
 
 def _read_lines(file: str) -> list[Submission]:
+    from ledger.application import Submission
+
     if file == "-":
         lines = sys.stdin.read().splitlines()
     else:

@@ -20,11 +20,6 @@ from projections.facts import Facts, world_order
 from projections.flags import Flag, evaluate
 from projections.state import AgreementState, compute_state
 
-PROJECTION_VERSION = 2
-"""Bump whenever projected rows change shape or meaning: stored read models written
-by another version are rebuilt on the next catch-up (so an upgrade never leaves
-drift behind). 2: timeline entries name the zone their date was read in."""
-
 
 @dataclass(frozen=True)
 class Projection:

@@ -22,7 +22,8 @@ from ledger.application import Ledger
 from ledger.domain import Agreement, agreement_id
 from ledger.errors import WriteConflict
 from projections import store
-from projections.project import PROJECTION_VERSION, Projection, project
+from projections.project import Projection, project
+from projections.store import PROJECTION_VERSION
 
 BATCH = 500
 WRITE_BATCH = 200
@@ -44,6 +45,8 @@ class Projector:
         the next one finds the position moved on and little left to do.
         """
         now = now or datetime.now(UTC)
+        if self._up_to_date(now):
+            return 0
         for attempt in range(ATTEMPTS):
             try:
                 with self.ledger.engine.begin() as connection:
@@ -53,6 +56,11 @@ class Projector:
         raise WriteConflict(
             "could not bring the read models up to date while other processes wrote; try again"
         )
+
+    def _up_to_date(self, now: datetime) -> bool:
+        """A read-only look first: most queries find nothing to do and write nothing."""
+        with self.ledger.engine.connect() as connection:
+            return store.up_to_date(connection, now)
 
     def _catch_up_locked(self, connection: Connection, now: datetime) -> int:
         start = store.lock_position(connection)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -19,12 +19,21 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     insert,
     select,
     update,
 )
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 
-from projections.project import Projection
+if TYPE_CHECKING:
+    from projections.project import Projection
+
+PROJECTION_VERSION = 2
+"""Bump whenever projected rows change shape or meaning: stored read models written
+by another version are rebuilt on the next catch-up (so an upgrade never leaves
+drift behind). 2: timeline entries name the zone their date was read in."""
 
 metadata = MetaData()
 KEY = String(64)
@@ -92,6 +101,23 @@ def position(connection: Connection) -> int:
         select(tracking.c.position).where(tracking.c.name == TRACKING_NAME)
     ).scalar_one()
     return int(found)
+
+
+EVENT_IDS = sql_table("ledger_events", sql_column("id"))
+
+
+def up_to_date(connection: Connection, now: datetime) -> bool:
+    """Whether the read models reflect every stored event and the time ``now``.
+
+    SQLAlchemy Core only, so that a query whose read models are current needs
+    neither the event store's library nor a write.
+    """
+    head = connection.execute(select(func.max(EVENT_IDS.c.id))).scalar() or 0
+    return (
+        projection_version(connection) == PROJECTION_VERSION
+        and position(connection) >= head
+        and not stale(connection, now)
+    )
 
 
 def lock_position(connection: Connection) -> int:

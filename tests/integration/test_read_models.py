@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from ledger.application import Ledger, Submission
 from ledger.errors import Rejected
 from projections import store
-from projections.project import PROJECTION_VERSION
 from projections.projector import Projector
+from projections.store import PROJECTION_VERSION
 from tests.conftest import example_lines
 from tests.histories import NEW_START
 from tests.strategies import PARTIES, lifecycle_event

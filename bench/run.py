@@ -260,6 +260,32 @@ def render(results: dict[str, Any]) -> None:
     console.print(table)
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The figures as a Markdown table (for BENCHMARKS.md)."""
+    sizes = list(results["sizes"])
+    head = (
+        "| figure | " + " | ".join(f"{int(size):,} events" for size in sizes) + " | target | met |"
+    )
+    lines = [head, "|" + " --- |" * (len(sizes) + 3)]
+    names = sorted({name for figures in results["sizes"].values() for name in figures})
+    for name in names:
+        label, op, goal = TARGETS.get(name, (name, "", None))
+        cells = []
+        for size in sizes:
+            value = results["sizes"][size].get(name)
+            cells.append(
+                "" if value is None else (f"{value:,.2f}" if value < 10 else f"{value:,.0f}")
+            )
+        met = ""
+        if goal is not None:
+            largest = results["sizes"][sizes[-1]].get(name)
+            if largest is not None:
+                met = "yes" if (largest >= goal if op == ">=" else largest <= goal) else "no"
+        target = f"{op} {goal:,}" if goal is not None else ""
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} | {met} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -267,8 +293,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, action="append", help="register size (repeatable)")
     parser.add_argument("--postgres", action="store_true", help="also measure PostgreSQL")
     parser.add_argument("--runs", type=int, default=5, help="samples per process latency")
+    parser.add_argument(
+        "--markdown", metavar="RESULTS", help="print RESULTS (JSON) as Markdown; run nothing"
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     options = parser.parse_args()
+    if options.markdown:
+        print(markdown(json.loads(Path(options.markdown).read_text())))
+        return
     sizes = options.events or [10_000]
     results: dict[str, Any] = {
         "machine": {

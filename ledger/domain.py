@@ -7,7 +7,6 @@ event carries its place in the stream's hash chain (``ledger.chain``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar
@@ -283,8 +282,9 @@ EVENT_CLASSES: dict[str, type[Agreement.Event]] = {
 
 
 def _check_reserved_id(key: str, event_id: str, version: int) -> None:
-    match = re.fullmatch(re.escape(key) + r"/(\d+)", event_id)
-    if match and int(match.group(1)) != version:
+    prefix = f"{key}/"
+    suffix = event_id[len(prefix) :]
+    if event_id.startswith(prefix) and suffix.isdigit() and int(suffix) != version:
         raise ConflictingId(
             f"ids of the form {key}/N are assigned by the ledger; "
             f"{event_id!r} would be version {version}"

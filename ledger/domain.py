@@ -284,7 +284,12 @@ EVENT_CLASSES: dict[str, type[Agreement.Event]] = {
 def _check_reserved_id(key: str, event_id: str, version: int) -> None:
     prefix = f"{key}/"
     suffix = event_id[len(prefix) :]
-    if event_id.startswith(prefix) and suffix.isdigit() and int(suffix) != version:
+    if (
+        event_id.startswith(prefix)
+        and suffix.isascii()
+        and suffix.isdigit()
+        and int(suffix) != version
+    ):
         raise ConflictingId(
             f"ids of the form {key}/N are assigned by the ledger; "
             f"{event_id!r} would be version {version}"

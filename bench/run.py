@@ -48,6 +48,11 @@ TARGETS = {
 }
 
 
+def log(message: str) -> None:
+    """Progress on stderr, so that a long run shows where it is."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def timed(action: Callable[[], Any]) -> float:
     started = time.perf_counter()
     action()
@@ -180,21 +185,26 @@ def rss(operation: str, db: str) -> dict[str, float]:
 def sqlite_figures(size: int, folder: Path, runs: int = 5) -> dict[str, float]:
     lines = list(register(size))
     figures: dict[str, float] = {"events": len(lines)}
+    log(f"{len(lines)} events: raw executemany")
     figures["raw_executemany"] = raw_executemany(folder, lines)
+    log("plain eventsourcing")
     figures["plain_eventsourcing"] = plain_eventsourcing(folder, lines)
     db = f"sqlite:///{folder / 'ledger.db'}"
+    log("ledger import")
     imported = ledger_import(db, lines)
     figures["import_sqlite"] = imported["import"]
     figures["append_only_sqlite"] = imported["append_only"]
     figures["ratio_to_raw"] = figures["import_sqlite"] / figures["raw_executemany"]
     figures["ratio_to_plain"] = figures["import_sqlite"] / figures["plain_eventsourcing"]
     for operation in ("rebuild", "verify", "export"):
+        log(operation)
         measured = rss(operation, db)
         figures[operation] = len(lines) / measured["seconds"]
         figures[f"{operation}_rss_mb"] = measured["peak_rss_mb"]
     program = shutil.which("ledger") or str(Path(sys.executable).with_name("ledger"))
     env = {**os.environ, "LEDGER_DB": db}
     key = lines[-1]["agreement"]
+    log("whole-process latencies")
     figures["python_floor_ms"] = process_ms([sys.executable, "-c", "pass"], env)
     figures["show_ms"] = process_ms([program, "show", key, "--format", "json"], env)
     figures["flags_ms"] = process_ms([program, "flags", key, "--format", "json"], env)
@@ -222,6 +232,7 @@ def postgresql_figures(size: int) -> dict[str, float]:
         upgrade(engine)
         engine.dispose()
         lines = list(register(size))
+        log(f"PostgreSQL: import {len(lines)} events")
         imported = ledger_import(db, lines)
         ledger = Ledger(db)
         rebuild = len(lines) / timed(Projector(ledger).rebuild)

@@ -303,17 +303,6 @@ class Ledger(Application[Any]):
         document["verified"] = checked.ok
         return document
 
-    def agreement_keys(self) -> list[str]:
-        """Every registered agreement's key, sorted."""
-        rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
-        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
-            firsts = session.execute(
-                select(
-                    rows.originator_id, rows.originator_version, rows.topic, rows.state, rows.id
-                ).where(rows.originator_version == Agreement.INITIAL_VERSION)
-            ).all()
-        return sorted(self._stored_record(row).record["agreement"] for row in firsts)
-
     def records(self, batch_size: int = 1000) -> Iterator[StoredRecord]:
         """Every stored event in recording order (``seq``), read in batches."""
         start = 1

@@ -76,9 +76,6 @@ class Occurred:
         """True when this interval ends no later than ``other`` starts."""
         return self.end <= other.start
 
-    def overlaps(self, other: Occurred) -> bool:
-        return not (self.definitely_before(other) or other.definitely_before(self))
-
 
 def _precision_of(text: str) -> Precision:
     for precision, pattern in _FORMS:
@@ -153,11 +150,6 @@ def _parse_occurred(text: str, zone_name: str | None) -> Occurred:
     else:
         start, end = _wall_clock_interval(text, precision, tz)
     return Occurred(text=text, precision=precision, start=start, end=end, zone=tz.key)
-
-
-def end_of_day(day: date, zone_name: str | None) -> datetime:
-    """The last instant's successor of ``day`` in the zone: the start of the next day."""
-    return local_midnight(day + timedelta(days=1), zone(zone_name))
 
 
 def start_of_day(day: date, zone_name: str | None) -> datetime:

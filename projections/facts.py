@@ -8,7 +8,7 @@ scratch copy: the source does not matter), keeps those the ledger knew at
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -148,7 +148,3 @@ def relative_to(occurred: Occurred | None, instant: datetime) -> Order:
     if occurred.start >= instant:
         return Order.AFTER
     return Order.POSSIBLE
-
-
-def ids(facts: Sequence[Fact | None]) -> list[str]:
-    return [f.id for f in facts if f is not None]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, column, inspect, select, table
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from ledger.errors import SchemaOutdated, StorageError
 from migrations import HEAD
@@ -40,6 +40,11 @@ def normalise_url(db: str | None) -> str:
         value = "postgresql+psycopg://" + value.split("://", 1)[1]
     try:
         url = make_url(value)
+        url.get_dialect()
+    except NoSuchModuleError:  # a kind of ArgumentError: check it first
+        raise StorageError(
+            f"unknown kind of database {url.drivername!r}: use sqlite:///FILE or postgresql://…"
+        ) from None
     except ArgumentError:
         raise StorageError(f"cannot read database URL {value!r}") from None
     if url.get_backend_name() == "sqlite" and "timeout" not in url.query:

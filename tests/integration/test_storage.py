@@ -82,6 +82,20 @@ def test_a_database_without_the_schema_exits_5_naming_the_upgrade_command(new_db
     assert result.stderr == "Error: the database has no ledger schema; run `ledger db upgrade`\n"
 
 
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("foo://bar", "unknown kind of database 'foo'"),
+        ("sqlite:////no/such/folder/x.db", "cannot open the database"),
+    ],
+)
+def test_an_unusable_database_exits_5_with_one_line(db, message):
+    result = CliRunner().invoke(app, ["--db", db, "list"])
+    assert result.exit_code == 5
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+
+
 def test_the_recorded_head_is_the_newest_migration():
     assert head_revision() == HEAD
 

@@ -62,6 +62,8 @@ def project(
         ),
         "expires": state.expires,
         "termination": state.termination.as_json() if state.termination else None,
+        "notifications": notifications(facts),
+        "required_notifications": required_notifications(facts, state, flags),
         "flags": [flag.as_json(facts.key) for flag in flags],
         "version": facts.version,
     }
@@ -72,6 +74,57 @@ def project(
         timeline=timeline(facts, state, flags),
         changes_at=state.changes_at[0] if state.changes_at else None,
     )
+
+
+def notifications(facts: Facts) -> list[dict[str, Any]]:
+    """Every notification of a parliament or other body, in world order."""
+    return [
+        {
+            "id": fact.id,
+            "party": fact.envelope.fields["party"],
+            "body": fact.envelope.fields["body"],
+            "subject": fact.envelope.fields.get("subject"),
+            "notified": fact.envelope.occurred,
+        }
+        for fact in facts.of_type("notified")
+    ]
+
+
+LATE_CODES = ("notified_late", "notified_after_entry_into_force")
+
+
+def required_notifications(
+    facts: Facts, state: AgreementState, flags: list[Flag]
+) -> list[dict[str, Any]]:
+    """Each ``notify`` requirement and where it stands, read off the flags.
+
+    ``made`` in time, ``late``, ``missing`` (deadline passed), ``due`` (in force,
+    deadline to come) or ``awaiting_entry_into_force``.
+    """
+    made = {(n["party"], n["body"]): n["id"] for n in notifications(facts)}
+    result = []
+    for requirement in facts.registration.fields.get("notify") or []:
+        party, body = requirement["party"], requirement["body"]
+        met_by = made.get((party, body))
+        about = [f for f in flags if f.party == party]
+        if met_by is not None:
+            late = any(f.code in LATE_CODES and met_by in f.events for f in about)
+            status = "late" if late else "made"
+        elif any(f.code == "notification_missing" for f in about):
+            status = "missing"
+        elif state.general_entry_into_force is not None or state.parties[party].periods:
+            status = "due"
+        else:
+            status = "awaiting_entry_into_force"
+        result.append(
+            {
+                **requirement,
+                "within": requirement.get("within"),
+                "status": status,
+                "notified_by": met_by,
+            }
+        )
+    return result
 
 
 def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dict[str, Any]]:

@@ -30,10 +30,11 @@ from sqlalchemy import table as sql_table
 if TYPE_CHECKING:
     from projections.project import Projection
 
-PROJECTION_VERSION = 2
+PROJECTION_VERSION = 3
 """Bump whenever projected rows change shape or meaning: stored read models written
 by another version are rebuilt on the next catch-up (so an upgrade never leaves
-drift behind). 2: timeline entries name the zone their date was read in."""
+drift behind). 2: timeline entries name the zone their date was read in.
+3: ``show`` lists notifications and the state of each required notification."""
 
 metadata = MetaData()
 KEY = String(64)

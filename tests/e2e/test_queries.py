@@ -43,6 +43,16 @@ def test_show_answers_the_seed_case(cli):
     assert state["status"] == "in_force"
     assert state["version"] == 12
     assert state["termination"] is None and state["expires"] is None
+    assert state["notifications"] == [
+        {
+            "id": "assembly-notified",
+            "party": "KR",
+            "body": "National Assembly",
+            "subject": "signing of the agreement",
+            "notified": "2014-12-29",
+        }
+    ]
+    assert state["required_notifications"] == []  # the pact required none: hence the flag
     assert all(set(p) >= PARTY_KEYS for p in state["parties"])
     assert [(p["code"], p["signed"]) for p in state["parties"]] == [
         ("KR", "2014-12-26"),

@@ -116,8 +116,31 @@ def test_a_notification_due_but_not_yet_made_is_missing_on_that_day(cli):
     result = cli("replay", "pact", "--as-of", "2015-01-20", "--format", "json")
     flags = [(f["code"], f["certainty"]) for f in json.loads(result.stdout)["flags"]]
     assert flags == [("notification_missing", "definite")]
+    assert json.loads(result.stdout)["required_notifications"][0]["status"] == "missing"
     now = json.loads(cli("show", "pact", "--format", "json").stdout)
     assert [(f["code"], f["certainty"]) for f in now["flags"]] == [("notified_late", "definite")]
+    assert now["required_notifications"] == [
+        {
+            "party": "KR",
+            "body": "National Assembly",
+            "within": "P10D",
+            "status": "late",
+            "notified_by": "pact/6",
+        }
+    ]
+    assert now["notifications"] == [
+        {
+            "id": "pact/6",
+            "party": "KR",
+            "body": "National Assembly",
+            "subject": None,
+            "notified": "2015-02-01",
+        }
+    ]
+    due = json.loads(cli("replay", "pact", "--as-of", "2015-01-05", "--format", "json").stdout)
+    assert due["required_notifications"][0]["status"] == "due"
+    before = json.loads(cli("replay", "pact", "--as-of", "2015-01-01", "--format", "json").stdout)
+    assert before["required_notifications"][0]["status"] == "awaiting_entry_into_force"
 
 
 def test_an_unreadable_as_of_is_rejected(cli):

@@ -125,12 +125,12 @@ def test_a_notification_due_but_not_yet_made_is_missing_on_that_day(cli):
             "body": "National Assembly",
             "within": "P10D",
             "status": "late",
-            "notified_by": "pact/6",
+            "notified_by": "pact/5",
         }
     ]
     assert now["notifications"] == [
         {
-            "id": "pact/6",
+            "id": "pact/5",
             "party": "KR",
             "body": "National Assembly",
             "subject": None,

@@ -88,7 +88,44 @@ def render_state(state: dict[str, Any], output: Format) -> None:
             for p in state["parties"]
         ),
     )
+    if state.get("notifications") or state.get("required_notifications"):
+        print_table(
+            "Notifications",
+            ["party", "body", "notified", "subject", "required", "status"],
+            _notification_rows(state),
+        )
     render_flags(state["flags"])
+
+
+def _notification_rows(state: dict[str, Any]) -> list[list[Any]]:
+    """Notifications made, then required ones not yet made."""
+    required = {r["notified_by"]: r for r in state.get("required_notifications", [])}
+    rows = []
+    for n in state.get("notifications", []):
+        requirement = required.get(n["id"])
+        rows.append(
+            [
+                n["party"],
+                n["body"],
+                n["notified"],
+                n["subject"],
+                (requirement["within"] or "before entry into force") if requirement else "",
+                requirement["status"] if requirement else "",
+            ]
+        )
+    for r in state.get("required_notifications", []):
+        if r["notified_by"] is None:
+            rows.append(
+                [
+                    r["party"],
+                    r["body"],
+                    "—",
+                    "",
+                    r["within"] or "before entry into force",
+                    r["status"],
+                ]
+            )
+    return rows
 
 
 def render_flags(rows: list[dict[str, Any]]) -> None:

@@ -249,24 +249,36 @@ def postgresql_figures(size: int) -> dict[str, float]:
         cluster.stop()
 
 
+def _figure(value: float | None) -> str:
+    return "" if value is None else (f"{value:,.2f}" if value < 10 else f"{value:,.0f}")
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, list[str], str, str]]:
+    """Each figure: label, value per size, target, and whether the largest size met it."""
+    sizes = list(results["sizes"])
+    names = sorted({name for figures in results["sizes"].values() for name in figures})
+    table = []
+    for name in names:
+        label, op, goal = TARGETS.get(name, (name, "", None))
+        cells = [_figure(results["sizes"][size].get(name)) for size in sizes]
+        target, met = "", ""
+        largest = results["sizes"][sizes[-1]].get(name)
+        if goal is not None:
+            target = f"{op} {goal:,}"
+            if largest is not None:
+                met = "yes" if (largest >= goal if op == ">=" else largest <= goal) else "no"
+        table.append((label, cells, target, met))
+    return table
+
+
 def render(results: dict[str, Any]) -> None:
     console = Console(width=120)
     table = Table(title=f"agreement ledger benchmark — {results['machine']['summary']}")
     table.add_column("figure")
-    sizes = list(results["sizes"])
-    for size in sizes:
+    for size in results["sizes"]:
         table.add_column(f"{int(float(size)):,} events", justify="right")
     table.add_column("target")
-    names = sorted({name for figures in results["sizes"].values() for name in figures})
-    for name in names:
-        label, op, goal = TARGETS.get(name, (name, "", None))
-        cells = []
-        for size in sizes:
-            value = results["sizes"][size].get(name)
-            cells.append(
-                "" if value is None else (f"{value:,.2f}" if value < 10 else f"{value:,.0f}")
-            )
-        target = f"{op} {goal:,}" if goal is not None else ""
+    for label, cells, target, _met in rows(results):
         table.add_row(label, *cells, target)
     console.print(table)
 
@@ -274,25 +286,9 @@ def render(results: dict[str, Any]) -> None:
 def markdown(results: dict[str, Any]) -> str:
     """The figures as a Markdown table (for BENCHMARKS.md)."""
     sizes = list(results["sizes"])
-    head = (
-        "| figure | " + " | ".join(f"{int(size):,} events" for size in sizes) + " | target | met |"
-    )
-    lines = [head, "|" + " --- |" * (len(sizes) + 3)]
-    names = sorted({name for figures in results["sizes"].values() for name in figures})
-    for name in names:
-        label, op, goal = TARGETS.get(name, (name, "", None))
-        cells = []
-        for size in sizes:
-            value = results["sizes"][size].get(name)
-            cells.append(
-                "" if value is None else (f"{value:,.2f}" if value < 10 else f"{value:,.0f}")
-            )
-        met = ""
-        if goal is not None:
-            largest = results["sizes"][sizes[-1]].get(name)
-            if largest is not None:
-                met = "yes" if (largest >= goal if op == ">=" else largest <= goal) else "no"
-        target = f"{op} {goal:,}" if goal is not None else ""
+    head = "| figure | " + " | ".join(f"{int(size):,} events" for size in sizes)
+    lines = [head + " | target | met |", "|" + " --- |" * (len(sizes) + 3)]
+    for label, cells, target, met in rows(results):
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} | {met} |")
     return "\n".join(lines)
 

@@ -215,7 +215,13 @@ class Ledger(Application[Any]):
             return None
         except PersistenceError as exc:
             raise StorageError(f"cannot read from the database: {exc}") from None
-        except (OriginatorVersionError, MapperDeserialisationError, KeyError, TypeError) as exc:
+        except (
+            OriginatorVersionError,
+            MapperDeserialisationError,
+            AttributeError,
+            KeyError,
+            TypeError,
+        ) as exc:
             raise StorageError(
                 f"the stored events of {key!r} are damaged ({type(exc).__name__}); "
                 "run `ledger verify` to see where"
@@ -244,8 +250,11 @@ class Ledger(Application[Any]):
         return records
 
     def stream(self, key: str) -> list[StoredRecord]:
-        """Every stored event of one agreement, in version order, with its ``seq``."""
-        self.get(key)
+        """Every stored event of one agreement, in version order, with its ``seq``.
+
+        Read as stored, without rebuilding the agreement: an auditor can list the
+        history of a stream with a gap or an edited event that ``verify`` reports.
+        """
         rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
         with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
             found = session.scalars(
@@ -253,7 +262,10 @@ class Ledger(Application[Any]):
                 .where(rows.originator_id == agreement_id(key))
                 .order_by(rows.originator_version)
             ).all()
-            return [self._stored_record(row) for row in found]
+            records = [self._stored_record(row) for row in found]
+        if not records:
+            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+        return records
 
     def streams(self, keys: Iterable[str] | None = None) -> Iterator[list[Agreement.Event]]:
         """Agreements' events, one stream at a time, from one ordered scan of the log.
@@ -321,9 +333,17 @@ class Ledger(Application[Any]):
             topic=row.topic,
             state=bytes(row.state),
         )
-        event = self.mapper.to_domain_event(stored)
-        assert isinstance(event, Agreement.Event)
-        return StoredRecord(seq=row.id, record=event.record())
+        try:
+            event = self.mapper.to_domain_event(stored)
+            if not isinstance(event, Agreement.Event):
+                raise TypeError(f"topic {row.topic!r} is not an agreement event")
+            record = event.record()
+        except (MapperDeserialisationError, AttributeError, TypeError, KeyError, ValueError) as exc:
+            raise StorageError(
+                f"stored event {row.id} (version {row.originator_version}) cannot be read "
+                f"({type(exc).__name__}); run `ledger verify` to see what is damaged"
+            ) from None
+        return StoredRecord(seq=row.id, record=record)
 
 
 def _agreement_of(raw: Any) -> str | None:

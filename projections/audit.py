@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, select
 
-from ledger.errors import Rejected
+from ledger.errors import Rejected, UnknownAgreement
 from ledger.worldtime import as_of_instant, as_utc_text
 from projections import store
 from projections.project import Projection, project
@@ -39,9 +39,10 @@ def replay_projection(
     ``as_of`` is read in the agreement's zone (a bare date means the end of that
     day); ``known_at`` is ledger time, read in UTC when it has no offset.
     """
-    projector.ledger.get(key)
     events = projector.stream(key)
-    zone = events[0].fields.get("tz") if events else None
+    if not events:
+        raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+    zone = events[0].fields.get("tz")
     as_of_at = as_of_instant(as_of, zone) if as_of else datetime.now(UTC)
     known_at_at = as_of_instant(known_at, "UTC") if known_at else None
     projection = project(events, as_of=as_of_at, known_at=known_at_at)

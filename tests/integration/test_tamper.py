@@ -170,6 +170,36 @@ def test_a_rewritten_tail_is_found_against_the_digest(cli, attacked):
     assert ("tisa-2014", 12, "stream rewritten since the digest: head hash differs") in found
 
 
+def test_a_damaged_stream_still_lists_its_history_and_names_what_cannot_be_read(cli, attacked):
+    connection, _ = attacked
+    connection.execute("DELETE FROM ledger_events WHERE originator_version = 7")
+    connection.commit()
+    listed = cli("history", "tisa-2014", "--format", "json")
+    assert listed.exit_code == 0
+    assert [json.loads(line)["version"] for line in listed.stdout.splitlines()] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        8,
+        9,
+        10,
+        11,
+        12,
+    ]
+    connection.execute("UPDATE ledger_events SET state = :s WHERE originator_version = 3", s=b"{}")
+    connection.commit()
+    unreadable = cli("history", "tisa-2014")
+    assert unreadable.exit_code == 5
+    assert (
+        unreadable.stderr.startswith("Error: stored event ")
+        and "run `ledger verify`" in unreadable.stderr
+    )
+    assert cli("sign", "tisa-2014", "KR", "--occurred", "2014-12-26").exit_code == 5  # no traceback
+
+
 def test_an_undecodable_event_is_a_finding_not_a_crash(cli, attacked):
     connection, _ = attacked
     connection.execute(

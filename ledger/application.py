@@ -39,6 +39,7 @@ from ledger.vocabulary import describe, read_envelope
 from ledger.worldtime import as_utc_text
 
 WRITE_ATTEMPTS = 16
+FLUSH_AGREEMENTS = 2000
 
 
 def default_actor() -> str:
@@ -135,11 +136,9 @@ class Ledger(Application[Any]):
         batch = list(submissions)
         recorded_by = actor or default_actor()
         for attempt in range(WRITE_ATTEMPTS):
-            result, agreements = self._check_batch(batch, recorded_by, ignore_ledger_keys)
-            if not agreements:
-                return result
             try:
-                self.save(*agreements)
+                with self.recorder.transaction(commit=True):  # type: ignore[attr-defined]
+                    result = self._write_batch(batch, recorded_by, ignore_ledger_keys)
             except (IntegrityError, OperationalError):
                 # Another writer took a version first (or held the lock too long):
                 # wait a little, then redo the whole batch from fresh state.
@@ -147,48 +146,84 @@ class Ledger(Application[Any]):
                 continue
             except PersistenceError as exc:
                 raise StorageError(f"cannot write to the database: {exc}") from None
-            for listener in self.on_saved:
-                listener()
+            if result.appended:
+                for listener in self.on_saved:
+                    listener()
             return result
         raise WriteConflict(
             "other writers kept changing the same agreement; "
             f"gave up after {WRITE_ATTEMPTS} attempts"
         )
 
-    def _check_batch(
+    def _write_batch(
         self, batch: list[Submission], recorded_by: str, ignore_ledger_keys: bool
-    ) -> tuple[AppendResult, list[Agreement]]:
+    ) -> AppendResult:
+        """Check every event and write it, inside the caller's transaction.
+
+        Agreements are written and let go every ``FLUSH_AGREEMENTS``, so memory
+        does not grow with the file. A rejected event raises, and the caller's
+        transaction rolls everything back.
+        """
         result = AppendResult()
-        touched: dict[str, Agreement | None] = dict.fromkeys(
-            self._unregistered(_agreement_of(s.raw) for s in batch)
-        )
+        absent = self._unregistered(_agreement_of(s.raw) for s in batch)
+        in_hand: dict[str, Agreement] = {}
         for submission in batch:
             agreement_key = _agreement_of(submission.raw)
             try:
-                envelope = read_envelope(submission.raw, ignore_ledger_keys=ignore_ledger_keys)
-                now = datetime.now(UTC)
-                if envelope.agreement not in touched:
-                    touched[envelope.agreement] = self._find(envelope.agreement)
-                agreement = touched[envelope.agreement]
-                if agreement is None:
-                    if envelope.type != "registered":
-                        raise UnknownAgreement(
-                            f"agreement {envelope.agreement!r} is not registered"
-                        )
-                    agreement = Agreement.register(envelope, recorded_by=recorded_by, now=now)
-                    touched[envelope.agreement] = agreement
-                    result.appended.append(agreement.last_event_id)
-                    continue
-                if agreement.record(envelope, recorded_by=recorded_by, now=now):
-                    result.appended.append(agreement.last_event_id)
-                else:
-                    result.skipped.append(str(envelope.id))
+                self._check_one(
+                    submission, in_hand, absent, result, recorded_by, ignore_ledger_keys
+                )
             except Rejected as error:
                 raise error.locate(
                     agreement=agreement_key, where=submission.where or describe(submission.raw)
                 ) from None
-        pending = [a for a in touched.values() if a is not None and a.pending_events]
-        return result, pending
+            if len(in_hand) >= FLUSH_AGREEMENTS:
+                self._flush(in_hand)
+        self._flush(in_hand)
+        return result
+
+    def _check_one(
+        self,
+        submission: Submission,
+        in_hand: dict[str, Agreement],
+        absent: set[str],
+        result: AppendResult,
+        recorded_by: str,
+        ignore_ledger_keys: bool,
+    ) -> None:
+        """Check one event against its agreement and record it there (not yet written)."""
+        envelope = read_envelope(submission.raw, ignore_ledger_keys=ignore_ledger_keys)
+        now = datetime.now(UTC)
+        key = envelope.agreement
+        agreement = in_hand.get(key)
+        if agreement is None and key not in absent:
+            agreement = self._find(key)
+            if agreement is None:
+                absent.add(key)
+            else:
+                in_hand[key] = agreement
+        if agreement is None:
+            if envelope.type != "registered":
+                raise UnknownAgreement(f"agreement {key!r} is not registered")
+            agreement = Agreement.register(envelope, recorded_by=recorded_by, now=now)
+            absent.discard(key)
+            in_hand[key] = agreement
+            result.appended.append(agreement.last_event_id)
+        elif agreement.record(envelope, recorded_by=recorded_by, now=now):
+            result.appended.append(agreement.last_event_id)
+        else:
+            result.skipped.append(str(envelope.id))
+
+    def _flush(self, in_hand: dict[str, Agreement]) -> None:
+        """Write the pending events of the agreements in hand, and let them go.
+
+        One that comes back later in the batch is read again, through this
+        same (uncommitted) transaction.
+        """
+        pending = [a for a in in_hand.values() if a.pending_events]
+        if pending:
+            self.save(*pending)
+        in_hand.clear()
 
     def _unregistered(self, keys: Iterable[str | None]) -> set[str]:
         """Which of ``keys`` have no stream yet: one query, not one per agreement."""

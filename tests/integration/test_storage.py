@@ -117,6 +117,23 @@ def test_a_batch_is_all_or_nothing(ledger, db_url):
     assert count_events(db_url) == 0
 
 
+def test_a_batch_written_in_chunks_is_still_all_or_nothing(ledger, db_url, monkeypatch):
+    monkeypatch.setattr("ledger.application.FLUSH_AGREEMENTS", 1)  # write after every agreement
+    others = [
+        {"agreement": f"other-{n}", "type": "registered", "title": "O", "parties": ["KR"]}
+        for n in range(3)
+    ]
+    lines = [*example_lines()[:4], *others, *example_lines()[4:]]  # tisa-2014 comes back
+    bad = {"agreement": "other-2", "type": "signed", "party": "CN", "occurred": "2015-01-01"}
+    with pytest.raises(UnknownParty):
+        ledger.append(Submission(line) for line in [*lines, bad])
+    assert count_events(db_url) == 0  # the chunks already written were rolled back too
+    result = ledger.append(Submission(line) for line in lines)
+    assert len(result.appended) == 15 and count_events(db_url) == 15
+    assert [r.record["version"] for r in ledger.stream("tisa-2014")] == list(range(1, 13))
+    assert ledger.verify().ok
+
+
 def test_importing_twice_appends_once_then_skips_every_line(ledger, db_url):
     first = ledger.append(Submission(line) for line in example_lines())
     second = ledger.append(Submission(line) for line in example_lines())

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import OriginatorVersionError
@@ -309,10 +310,8 @@ class Ledger(Application[Any]):
         """
         current: list[Agreement.Event] = []
         for row in self.stored_rows(keys=keys):
-            event = self.mapper.to_domain_event(
-                StoredEvent(row.originator_id, row.version, row.topic, row.state)
-            )
-            assert isinstance(event, Agreement.Event)
+            where = f"an event of stream {row.originator_id}"
+            event = self._event_of(row.originator_id, row.version, row.topic, row.state, where)
             if current and event.originator_id != current[0].originator_id:
                 yield current
                 current = []
@@ -362,23 +361,39 @@ class Ledger(Application[Any]):
             start = notifications[-1].id + 1
 
     def _stored_record(self, row: Any) -> StoredRecord:
-        stored = StoredEvent(
-            originator_id=row.originator_id,
-            originator_version=row.originator_version,
-            topic=row.topic,
-            state=bytes(row.state),
+        where = f"stored event {row.id}"
+        event = self._event_of(
+            row.originator_id, row.originator_version, row.topic, row.state, where
         )
         try:
-            event = self.mapper.to_domain_event(stored)
-            if not isinstance(event, Agreement.Event):
-                raise TypeError(f"topic {row.topic!r} is not an agreement event")
             record = event.record()
-        except (MapperDeserialisationError, AttributeError, TypeError, KeyError, ValueError) as exc:
-            raise StorageError(
-                f"stored event {row.id} (version {row.originator_version}) cannot be read "
-                f"({type(exc).__name__}); run `ledger verify` to see what is damaged"
-            ) from None
+        except UNREADABLE as exc:
+            raise _unreadable(where, row.originator_version, exc) from None
         return StoredRecord(seq=row.id, record=record)
+
+    def _event_of(
+        self, originator_id: UUID, version: int, topic: str, state: bytes, where: str
+    ) -> Agreement.Event:
+        """Decode one stored row; a damaged one is a ``StorageError``, not a traceback."""
+        try:
+            event = self.mapper.to_domain_event(
+                StoredEvent(originator_id, version, topic, bytes(state))
+            )
+            if not isinstance(event, Agreement.Event):
+                raise TypeError(f"topic {topic!r} is not an agreement event")
+        except UNREADABLE as exc:
+            raise _unreadable(where, version, exc) from None
+        return event
+
+
+UNREADABLE = (MapperDeserialisationError, AttributeError, TypeError, KeyError, ValueError)
+
+
+def _unreadable(where: str, version: int, error: Exception) -> StorageError:
+    return StorageError(
+        f"{where} (version {version}) cannot be read ({type(error).__name__}); "
+        "run `ledger verify` to see what is damaged"
+    )
 
 
 def _agreement_of(raw: Any) -> str | None:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
 from ledger.application import Ledger
-from ledger.domain import Agreement, agreement_id
+from ledger.domain import Agreement
 from ledger.errors import WriteConflict
 from projections import store
 from projections.project import Projection, project
@@ -95,8 +95,8 @@ class Projector:
         return projections
 
     def stream(self, key: str) -> list[Agreement.Event]:
-        events = self.ledger.events.get(agreement_id(key))
-        return [e for e in events if isinstance(e, Agreement.Event)]
+        """One agreement's events (empty if unknown), read like every other stream."""
+        return next(self.ledger.streams([key]), [])
 
     def rebuild(self, progress: Progress | None = None, now: datetime | None = None) -> int:
         """Drop every read-model row and project every agreement again, in one transaction.

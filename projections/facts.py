@@ -139,6 +139,18 @@ def _world_key(fact: Fact) -> tuple[Any, ...]:
     return (1, occurred.start, fact.version)
 
 
+def start_of(fact: Fact) -> datetime:
+    """The first instant of a dated fact."""
+    assert fact.occurred is not None
+    return fact.occurred.start
+
+
+def end_of(fact: Fact) -> datetime:
+    """The end (exclusive) of a dated fact's interval."""
+    assert fact.occurred is not None
+    return fact.occurred.end
+
+
 def relative_to(occurred: Occurred | None, instant: datetime) -> Order:
     """Whether an event is definitely before, definitely after, or around an instant."""
     if occurred is None:

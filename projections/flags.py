@@ -18,7 +18,7 @@ import isodate
 
 from ledger.rules import Fact
 from ledger.worldtime import Order, as_utc_text, zone
-from projections.facts import Facts, relative_to
+from projections.facts import Facts, end_of, relative_to, start_of
 from projections.state import AgreementState
 
 WARNING, INFO = "warning", "info"
@@ -90,23 +90,13 @@ def _certainty(order: Order) -> str | None:
     return {Order.AFTER: DEFINITE, Order.POSSIBLE: POSSIBLE}.get(order)
 
 
-def _start(fact: Fact) -> datetime:
-    assert fact.occurred is not None
-    return fact.occurred.start
-
-
-def _end(fact: Fact) -> datetime:
-    assert fact.occurred is not None
-    return fact.occurred.end
-
-
 def _entry_for(facts: Facts, state: AgreementState, party: str) -> Fact | None:
     """When the agreement (or that party) first entered into force."""
     party_state = state.parties.get(party)
     candidates = [p.start for p in party_state.periods] if party_state else []
     if state.general_entry_into_force is not None:
         candidates.append(state.general_entry_into_force)
-    return min(candidates, key=_start) if candidates else None
+    return min(candidates, key=start_of) if candidates else None
 
 
 def _requirements(facts: Facts) -> list[dict[str, str]]:
@@ -127,8 +117,8 @@ def _plus(instant: datetime, duration: str, zone_name: str | None) -> datetime:
 def _deadline(facts: Facts, entry: Fact, within: str | None) -> tuple[datetime, datetime]:
     """Earliest and latest possible deadline of a notification requirement."""
     if within is None:
-        return _start(entry), _end(entry)
-    return _plus(_start(entry), within, facts.tz), _plus(_end(entry), within, facts.tz)
+        return start_of(entry), end_of(entry)
+    return _plus(start_of(entry), within, facts.tz), _plus(end_of(entry), within, facts.tz)
 
 
 @rule("notified_after_entry_into_force")
@@ -163,9 +153,9 @@ def notified_late(facts: Facts, state: AgreementState) -> Iterator[Flag]:
         if within is None or entry is None or notified is None:
             continue
         earliest, latest = _deadline(facts, entry, within)
-        if _start(notified) >= latest:
+        if start_of(notified) >= latest:
             certainty = DEFINITE
-        elif _end(notified) > earliest:
+        elif end_of(notified) > earliest:
             certainty = POSSIBLE
         else:
             continue
@@ -349,8 +339,8 @@ def short_notice(facts: Facts, state: AgreementState) -> Iterator[Flag]:
 def _local_days(fact: Fact, zone_name: str | None) -> tuple[date, date]:
     """The first and last calendar day, in the zone, that an event's interval touches."""
     tz = zone(zone_name)
-    first = _start(fact).astimezone(tz).date()
-    last = (_end(fact) - timedelta(microseconds=1)).astimezone(tz).date()
+    first = start_of(fact).astimezone(tz).date()
+    last = (end_of(fact) - timedelta(microseconds=1)).astimezone(tz).date()
     return first, last
 
 
@@ -392,15 +382,19 @@ def _after_withdrawal(facts: Facts, state: AgreementState) -> Iterator[Flag]:
             continue
         own = [f for f in facts.facts if f.envelope.acting_party() == notice.party]
         rejoined = next(
-            (f for f in own if f.envelope.type == "ratified" and _start(f) >= notice.effective_at),
+            (
+                f
+                for f in own
+                if f.envelope.type == "ratified" and start_of(f) >= notice.effective_at
+            ),
             None,
         )
         for fact in own:
             if fact.envelope.type in ENDING_EXEMPT or fact.envelope.type.startswith("termination"):
                 continue
-            if rejoined is not None and _start(fact) >= _start(rejoined):
+            if rejoined is not None and start_of(fact) >= start_of(rejoined):
                 continue  # re-joining, and what follows it
-            if state.ended_at is not None and _start(fact) >= state.ended_at:
+            if state.ended_at is not None and start_of(fact) >= state.ended_at:
                 continue  # already flagged as after the end of the agreement
             certainty = _certainty(relative_to(fact.occurred, notice.effective_at))
             if certainty:

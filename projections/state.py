@@ -18,7 +18,7 @@ from typing import Any
 
 from ledger.rules import Fact
 from ledger.worldtime import Order
-from projections.facts import Facts, world_order
+from projections.facts import Facts, start_of, world_order
 
 
 @dataclass
@@ -146,7 +146,7 @@ def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
             open_notice[party] = notice
             continue
         pending = open_notice.get(party)
-        if pending is None or (not pending.endings and _start(fact) >= pending.effective_at):
+        if pending is None or (not pending.endings and start_of(fact) >= pending.effective_at):
             continue  # no notice on hold or pending to act on
         pending.endings.append(fact)
         if fact.envelope.type == "termination_notice_withdrawn":
@@ -162,11 +162,6 @@ def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
         elif notice.ended_by is None:
             changes.append(notice.effective_at)
     return notices
-
-
-def _start(fact: Fact) -> datetime:
-    assert fact.occurred is not None
-    return fact.occurred.start
 
 
 def _consents(facts: Facts, code: str) -> list[Fact]:
@@ -190,7 +185,7 @@ def _party_state(facts: Facts, code: str, name: str | None, notices: list[Notice
     rejoining = [
         r
         for r in ratifications
-        if state.withdrawn is None or _start(r) >= state.withdrawn.effective_at
+        if state.withdrawn is None or start_of(r) >= state.withdrawn.effective_at
     ]
     consents = rejoining or ratifications
     state.consented = consents[-1] if consents else None
@@ -240,12 +235,12 @@ def _periods(facts: Facts, code: str, withdrawals: list[Notice]) -> list[Period]
     )
     periods: list[Period] = []
     if general is not None and not facts.is_open and not _joined_after(facts, code, general):
-        periods.append(Period(None, general, _withdrawal_after(_start(general), withdrawals)))
+        periods.append(Period(None, general, _withdrawal_after(start_of(general), withdrawals)))
     own = facts.known_of_party(code, "entered_into_force")
     for consent in _consents(facts, code):
         last = periods[-1] if periods else None
         if last is not None and (
-            last.withdrawal is None or _start(consent) < last.withdrawal.effective_at
+            last.withdrawal is None or start_of(consent) < last.withdrawal.effective_at
         ):
             continue  # already bound, or the consent predates the withdrawal
         start = next(
@@ -253,7 +248,7 @@ def _periods(facts: Facts, code: str, withdrawals: list[Notice]) -> list[Period]
                 e
                 for e in own
                 if facts.order(e, consent) is not Order.BEFORE
-                and not _withdrawal_between(_start(consent), _start(e), withdrawals)
+                and not _withdrawal_between(start_of(consent), start_of(e), withdrawals)
             ),
             None,
         )
@@ -265,7 +260,7 @@ def _periods(facts: Facts, code: str, withdrawals: list[Notice]) -> list[Period]
             start = general
         if start is None or any(p.start is start for p in periods):
             continue
-        periods.append(Period(consent, start, _withdrawal_after(_start(start), withdrawals)))
+        periods.append(Period(consent, start, _withdrawal_after(start_of(start), withdrawals)))
     return periods
 
 
@@ -307,7 +302,7 @@ def _agreement_status(
     explicit = facts.of_type("terminated", "expired")
     if explicit:
         end = explicit[0]
-        return end.envelope.type, _start(end), end
+        return end.envelope.type, start_of(end), end
     if expires is not None:
         expiry = facts.day_start(expires)
         if expiry <= facts.as_of:

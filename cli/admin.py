@@ -31,7 +31,11 @@ def db_upgrade(ctx: typer.Context) -> None:
 def follow_command(
     ctx: typer.Context,
     interval: float = typer.Option(
-        1.0, "--interval", help="Seconds between wake-ups without events"
+        1.0,
+        "--interval",
+        min=0.05,
+        max=3600,
+        help="Seconds between wake-ups without events (0.05 to 3600)",
     ),
 ) -> None:
     """Keep the read models current as other machines append (LISTEN/NOTIFY on PostgreSQL)."""

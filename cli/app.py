@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort, TyperException
 
 from ledger.errors import LedgerError
+from ledger.text import has_control, unstorable, visible
 
 
 class OneLineErrors(TyperGroup):
@@ -36,11 +37,30 @@ class OneLineErrors(TyperGroup):
             fail(
                 f"{error.strerror or error}: {error.filename}" if error.filename else str(error), 2
             )
+        except Exception as error:
+            fail(*unforeseen(error))
         sys.exit(result if isinstance(result, int) else 0)
 
 
+STORAGE_ERROR_MODULES = ("sqlalchemy", "eventsourcing", "psycopg", "sqlite3", "alembic")
+
+
+def unforeseen(error: Exception) -> tuple[str, int]:
+    """One line and an exit code for an error no layer translated.
+
+    A database library's error is a storage error (exit 5); anything else is a
+    bug in the ledger, said as such (exit 1), never a traceback.
+    """
+    module = type(error).__module__.split(".")[0]
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if module in STORAGE_ERROR_MODULES:
+        return f"storage error: {detail or type(error).__name__}", 5
+    return f"internal error ({type(error).__name__}: {detail}); please report this", 1
+
+
 def fail(message: str, code: int) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    """Print one ``Error: …`` line on stderr (control characters made visible) and exit."""
+    typer.echo(f"Error: {visible(message)}", err=True)
     sys.exit(code)
 
 
@@ -79,4 +99,23 @@ def settings(
     ] = None,
 ) -> None:
     """An event-sourced, tamper-evident ledger of agreements between parties."""
+    if actor is not None and (not actor.strip() or has_control(actor) or len(actor) > 128):
+        raise typer.BadParameter(
+            "must be 1 to 128 characters without control characters", param_hint="'--actor'"
+        )
+    if db is not None:
+        _check_database(db)
     ctx.obj = Settings(db=db, actor=actor)
+
+
+def _check_database(db: str) -> None:
+    """Refuse a database the ledger cannot use: unreadable text, or one that keeps nothing."""
+    from ledger.storage import is_in_memory, normalise_url
+
+    if unstorable(db) or has_control(db):
+        raise typer.BadParameter("not a readable path or URL", param_hint="'--db'")
+    if is_in_memory(normalise_url(db)):
+        raise typer.BadParameter(
+            "an in-memory database keeps nothing; give a file path or a server URL",
+            param_hint="'--db'",
+        )

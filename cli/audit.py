@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.app import app, fail
-from cli.common import Format, FormatOption, open_ledger, open_projector, print_json, print_table
+from cli.common import (
+    Format,
+    FormatOption,
+    moment_value,
+    open_ledger,
+    open_projector,
+    print_json,
+    print_table,
+)
 from cli.read import render_state
+from ledger.errors import Rejected
+from ledger.text import decode_utf8, read_json, to_json
 
 if TYPE_CHECKING:
     from ledger.verification import Verification
@@ -23,13 +32,17 @@ def replay(
     as_of: Annotated[
         str | None,
         typer.Option(
-            "--as-of", help="World time, read in the agreement's zone; a date means its end"
+            "--as-of",
+            parser=moment_value,
+            help="World time, read in the agreement's zone; a date means its end",
         ),
     ] = None,
     known_at: Annotated[
         str | None,
         typer.Option(
-            "--known-at", help="Ledger time: only events recorded by then (UTC if no offset)"
+            "--known-at",
+            parser=moment_value,
+            help="Ledger time: only events recorded by then (UTC if no offset)",
         ),
     ] = None,
     output: FormatOption = Format.table,
@@ -60,9 +73,11 @@ def verify(
     document = None
     if digest is not None:
         try:
-            document = json.loads(digest.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            fail(f"cannot read digest {digest}: {error}", 2)
+            document = read_json(decode_utf8(digest.read_bytes()))
+        except OSError as error:
+            fail(f"cannot read digest {digest}: {error.strerror or error}", 2)
+        except Rejected as error:
+            fail(f"cannot read digest {digest}: {error.reason}", 2)
     result = open_ledger(ctx).verify(key, document)
     _report(result, output)
     if not result.ok:
@@ -130,7 +145,7 @@ def export(
     ledger = open_ledger(ctx)
     records = ledger.stream(key) if key is not None else ledger.records()
     for stored in records:
-        typer.echo(json.dumps(stored.as_json(), ensure_ascii=False))
+        typer.echo(to_json(stored.as_json()))
 
 
 @app.command()
@@ -138,9 +153,13 @@ def report(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
     out: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="World time, as in `replay`")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", parser=moment_value, help="World time, as in `replay`"),
+    ] = None,
     known_at: Annotated[
-        str | None, typer.Option("--known-at", help="Ledger time, as in `replay`")
+        str | None,
+        typer.Option("--known-at", parser=moment_value, help="Ledger time, as in `replay`"),
     ] = None,
 ) -> None:
     """Write a self-contained HTML report: state, timeline, flags, history, verification."""

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,8 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cli.app import Settings
+from ledger import vocabulary
+from ledger.errors import Rejected
+from ledger.text import to_json, visible
+from ledger.worldtime import parse_occurred
 from projections import store
 
 if TYPE_CHECKING:
@@ -28,6 +32,57 @@ class Format(StrEnum):
     json = "json"
 
 
+def usage_check(check: Callable[[str], object]) -> Callable[[str], str]:
+    """An option parser from a domain check: a refused value is a usage error (exit 2).
+
+    Typer names the option in the message ("Invalid value for '--occurred': …").
+    """
+
+    def parse(value: str) -> str:
+        try:
+            check(value)
+        except Rejected as error:
+            raise typer.BadParameter(error.reason) from None
+        return value
+
+    return parse
+
+
+def _field(normalise: vocabulary.Normaliser, name: str) -> Callable[[str], object]:
+    return lambda value: normalise(name, value)
+
+
+def _moment(value: str) -> object:
+    """The form of an ``--occurred``, ``--as-of`` or ``--known-at`` value (read in UTC)."""
+    if not value:
+        raise Rejected("an empty value names no moment")
+    return parse_occurred(value, None)
+
+
+def _text(value: str) -> object:
+    return vocabulary.text("value", value)
+
+
+occurred_value = usage_check(_moment)
+moment_value = usage_check(_moment)
+zone_value = usage_check(_field(vocabulary.time_zone, "tz"))
+date_value = usage_check(_field(vocabulary.iso_date, "date"))
+duration_value = usage_check(_field(vocabulary.duration, "duration"))
+party_value = usage_check(_field(vocabulary.party_code, "party"))
+id_value = usage_check(_field(vocabulary.event_ref, "id"))
+text_value = usage_check(_text)
+
+
+def choices(name: str, values: Sequence[str]) -> type[StrEnum]:
+    """An enumerated option's choices, from the vocabulary (Typer lists them in --help)."""
+    return StrEnum(name, [(value, value) for value in values])  # type: ignore[return-value]
+
+
+Kind = choices("Kind", vocabulary.KINDS)
+Binding = choices("Binding", vocabulary.BINDINGS)
+Instrument = choices("Instrument", vocabulary.INSTRUMENTS)
+
+
 FormatOption = Annotated[
     Format, typer.Option("--format", help="table for people, json for scripts (stable keys)")
 ]
@@ -35,18 +90,32 @@ Occurred = Annotated[
     str,
     typer.Option(
         "--occurred",
+        parser=occurred_value,
         help="When it happened: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]",
     ),
 ]
-EventId = Annotated[str | None, typer.Option("--id", help="Your id for the event (≤128 chars)")]
-Source = Annotated[str | None, typer.Option("--source", help="Citation: document, URL, article")]
-Note = Annotated[str | None, typer.Option("--note", help="Free text")]
+EventId = Annotated[
+    str | None,
+    typer.Option("--id", parser=id_value, help="Your id for the event (≤128 chars)"),
+]
+Source = Annotated[
+    str | None,
+    typer.Option("--source", parser=text_value, help="Citation: document, URL, article"),
+]
+Note = Annotated[str | None, typer.Option("--note", parser=text_value, help="Free text")]
 After = Annotated[
     list[str] | None,
-    typer.Option("--after", help="Id of an earlier event this one is known to follow (repeatable)"),
+    typer.Option(
+        "--after",
+        parser=id_value,
+        help="Id of an earlier event this one is known to follow (repeatable)",
+    ),
 ]
 Tz = Annotated[
-    str | None, typer.Option("--tz", help="IANA zone for reading --occurred without an offset")
+    str | None,
+    typer.Option(
+        "--tz", parser=zone_value, help="IANA zone for reading --occurred without an offset"
+    ),
 ]
 
 
@@ -113,12 +182,12 @@ def envelope_options(
 
 
 def print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    typer.echo(to_json(value, indent=2))
 
 
 def print_json_lines(values: Iterable[dict[str, Any]]) -> None:
     for value in values:
-        typer.echo(json.dumps(value, ensure_ascii=False))
+        typer.echo(to_json(value))
 
 
 def console() -> Console:
@@ -126,10 +195,15 @@ def console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 240)
 
 
+def cell(value: Any, style: str = "") -> Text:
+    """Stored text as a table cell: never read as markup, control characters made visible."""
+    return Text("" if value is None else visible(str(value)), style=style)
+
+
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    table = Table(title=title, show_lines=False)
+    table = Table(title=cell(title) if title else None, show_lines=False)
     for column in columns:
-        table.add_column(column)
+        table.add_column(cell(column))
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        table.add_row(*(value if isinstance(value, Text) else cell(value) for value in row))
     console().print(table)

@@ -7,14 +7,18 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from cli.app import app
 from cli.common import (
     Format,
     FormatOption,
+    cell,
+    choices,
     console,
     open_ledger,
     open_read_models,
+    party_value,
     print_json,
     print_json_lines,
     print_table,
@@ -60,17 +64,25 @@ def render_state(state: dict[str, Any], output: Format) -> None:
         print_json(state)
         return
     out = console()
-    out.print(f"[bold]{state['agreement']}[/bold] — {state['title']}")
+    out.print(Text.assemble(cell(state["agreement"], "bold"), " — ", cell(state["title"])))
     out.print(
-        f"status [bold]{state['status']}[/bold] · kind {state['kind']} · binding {state['binding']}"
-        f" · in force {state['entered_into_force'] or '—'} · expires {state['expires'] or '—'}"
-        f" · version {state['version']}"
+        Text.assemble(
+            "status ",
+            cell(state["status"], "bold"),
+            cell(
+                f" · kind {state['kind']} · binding {state['binding']}"
+                f" · in force {state['entered_into_force'] or '—'}"
+                f" · expires {state['expires'] or '—'} · version {state['version']}"
+            ),
+        )
     )
     termination = state["termination"]
     if termination:
         out.print(
-            f"termination notice by {termination['party']} ({termination['notified']}), "
-            f"effective {termination['effective']}: {termination['status']}"
+            cell(
+                f"termination notice by {termination['party']} ({termination['notified']}), "
+                f"effective {termination['effective']}: {termination['status']}"
+            )
         )
     print_table(
         "Parties",
@@ -147,24 +159,49 @@ def render_flags(rows: list[dict[str, Any]]) -> None:
     )
 
 
+def _flag_code(value: str) -> str:
+    from projections.flags import known_codes
+
+    if value not in known_codes():
+        raise typer.BadParameter(
+            f"unknown flag code {value!r}; known codes: {', '.join(known_codes())}"
+        )
+    return value
+
+
+Severity = choices("Severity", ("info", "warning"))
+
+
 @app.command()
 def flags(
     ctx: typer.Context,
     key: Annotated[
         str | None, typer.Argument(help="Agreement key (all agreements if absent)")
     ] = None,
-    code: Annotated[str | None, typer.Option("--code", help="Only this flag code")] = None,
-    party: Annotated[
-        str | None, typer.Option("--party", help="Only flags about this party")
+    code: Annotated[
+        str | None,
+        typer.Option("--code", parser=_flag_code, help="Only this flag code (see docs)"),
     ] = None,
-    severity: Annotated[str | None, typer.Option("--severity", help="info or warning")] = None,
+    party: Annotated[
+        str | None,
+        typer.Option("--party", parser=party_value, help="Only flags about this party"),
+    ] = None,
+    severity: Annotated[
+        Severity | None, typer.Option("--severity", help="Only flags of this severity")
+    ] = None,
     output: FormatOption = Format.table,
 ) -> None:
     """Compliance flags, for one agreement or all."""
     with open_read_models(ctx).connect() as connection:
         if key is not None and store.show(connection, key) is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-        rows = store.flag_rows(connection, key, code, party, severity)
+        if party is not None and not store.has_party(connection, party):
+            raise typer.BadParameter(
+                f"no agreement has a party {party!r}", param_hint="'--party'"
+            )
+        rows = store.flag_rows(
+            connection, key, code, party, severity.value if severity else None
+        )
     if output is Format.json:
         print_json(rows)
     else:
@@ -226,23 +263,25 @@ def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
     first, last = (ticks[0][1], ticks[-1][1]) if ticks else ("", "")
     scale = first + last.rjust(CHART_WIDTH - len(first))
     table = Table(
-        title=f"{state['agreement']}: {state['title']}",
-        caption=f"axis dates in {state['tz'] or 'UTC'} · ━ span of the date's precision · "
-        "● a time · ⚑ flag raised",
+        title=cell(f"{state['agreement']}: {state['title']}"),
+        caption=cell(
+            f"axis dates in {state['tz'] or 'UTC'} · ━ span of the date's precision · "
+            "● a time · ⚑ flag raised"
+        ),
     )
     for column in ("lane", "occurred", scale, "event", "flags", "recorded at"):
-        table.add_column(column, no_wrap=column == scale)
+        table.add_column(cell(column), no_wrap=column == scale)
     for lane in lanes:
         lane_marks = [m for m in marks if m.lane == lane]
         for n, mark in enumerate(lane_marks):
             entry = mark.entry
             table.add_row(
-                lane if n == 0 else "",
-                f"{entry['occurred']} ({entry['precision']})",
-                track(mark, CHART_WIDTH),
-                entry["summary"] + (" (retracted)" if entry["retracted"] else ""),
-                " ".join(f"⚑ {code}" for code in mark.flags),
-                entry["recorded_at"],
+                cell(lane if n == 0 else ""),
+                cell(f"{entry['occurred']} ({entry['precision']})"),
+                cell(track(mark, CHART_WIDTH)),
+                cell(entry["summary"] + (" (retracted)" if entry["retracted"] else "")),
+                cell(" ".join(f"⚑ {code}" for code in mark.flags)),
+                cell(entry["recorded_at"]),
                 end_section=n == len(lane_marks) - 1,
             )
     console().print(table)

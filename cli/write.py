@@ -3,7 +3,6 @@ the generic ``append``, and ``import`` of JSON Lines."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,19 +12,29 @@ import typer
 from cli.app import app
 from cli.common import (
     After,
+    Binding,
     EventId,
     Format,
     FormatOption,
+    Instrument,
+    Kind,
     Note,
     Occurred,
     Source,
     Tz,
     actor_of,
+    date_value,
+    duration_value,
     envelope_options,
+    occurred_value,
     open_ledger,
+    party_value,
     print_json,
+    text_value,
+    zone_value,
 )
-from ledger.errors import InvalidField
+from ledger.errors import Rejected
+from ledger.text import decode_utf8, read_json, visible
 from ledger.vocabulary import EVENT_TYPES, text
 
 if TYPE_CHECKING:
@@ -42,17 +51,23 @@ def _append_one(ctx: typer.Context, raw: dict[str, Any]) -> None:
 
 def _report(result: AppendResult) -> None:
     for event_id in result.appended:
-        typer.echo(f"appended {event_id}")
+        typer.echo(f"appended {visible(event_id)}")
     for event_id in result.skipped:
-        typer.echo(f"skipped {event_id} (already recorded with identical content)")
+        typer.echo(f"skipped {visible(event_id)} (already recorded with identical content)")
 
 
-def _pairs(option: str, values: list[str] | None) -> dict[str, str]:
+def _pairs(option: str, values: list[str] | None, check: Any = text_value) -> dict[str, str]:
+    """``CODE=VALUE`` options; a malformed pair or value is a usage error naming ``option``."""
     pairs: dict[str, str] = {}
     for value in values or []:
         code, sep, rest = value.partition("=")
         if not sep or not code or not rest:
             raise typer.BadParameter(f"expected CODE=VALUE, got {value!r}", param_hint=option)
+        try:
+            party_value(code)
+            check(rest)
+        except typer.BadParameter as error:
+            raise typer.BadParameter(error.message, param_hint=option) from None
         pairs[code] = rest
     return pairs
 
@@ -63,7 +78,8 @@ def register(
     key: Annotated[str, typer.Argument(help="Agreement key, e.g. tisa-2014")],
     title: Annotated[str, typer.Option("--title", help="Title of the agreement")],
     party: Annotated[
-        list[str] | None, typer.Option("--party", help="Party code (repeatable)")
+        list[str] | None,
+        typer.Option("--party", parser=party_value, help="Party code (repeatable)"),
     ] = None,
     party_name: Annotated[
         list[str] | None, typer.Option("--party-name", help="CODE=NAME (repeatable)")
@@ -71,35 +87,50 @@ def register(
     party_tz: Annotated[
         list[str] | None, typer.Option("--party-tz", help="CODE=IANA zone (repeatable)")
     ] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="treaty, agreement, mou, …")] = None,
+    kind: Annotated[Kind | None, typer.Option("--kind", help="What kind of instrument")] = None,
     binding: Annotated[
-        str | None, typer.Option("--binding", help="legal, political, unknown")
+        Binding | None, typer.Option("--binding", help="Legally or only politically binding")
     ] = None,
     open_: Annotated[
         bool, typer.Option("--open/--closed", help="Open to signature or accession")
     ] = False,
-    depositary: Annotated[str | None, typer.Option("--depositary")] = None,
+    depositary: Annotated[
+        str | None,
+        typer.Option("--depositary", parser=text_value, help="Who keeps the instruments"),
+    ] = None,
     requires_ratification: Annotated[
         list[str] | None,
-        typer.Option("--requires-ratification", help="Party code whose ratification is required"),
+        typer.Option(
+            "--requires-ratification",
+            parser=party_value,
+            help="Party code whose ratification is required",
+        ),
     ] = None,
     notify: Annotated[
         list[str] | None,
         typer.Option("--notify", help="PARTY:BODY[:WITHIN] required notification (repeatable)"),
     ] = None,
     notice_period: Annotated[
-        str | None, typer.Option("--notice-period", help="ISO duration")
+        str | None,
+        typer.Option("--notice-period", parser=duration_value, help="ISO duration, e.g. P6M"),
     ] = None,
-    expires: Annotated[str | None, typer.Option("--expires", help="YYYY-MM-DD")] = None,
-    tz: Annotated[str | None, typer.Option("--tz", help="The agreement's IANA zone")] = None,
-    occurred: Annotated[str | None, typer.Option("--occurred")] = None,
+    expires: Annotated[
+        str | None, typer.Option("--expires", parser=date_value, help="YYYY-MM-DD")
+    ] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", parser=zone_value, help="The agreement's IANA zone")
+    ] = None,
+    occurred: Annotated[
+        str | None,
+        typer.Option("--occurred", parser=occurred_value, help="When it was registered"),
+    ] = None,
     event_id: EventId = None,
     source: Source = None,
     note: Note = None,
 ) -> None:
     """Register a new agreement and its parties."""
     names = _pairs("--party-name", party_name)
-    zones = _pairs("--party-tz", party_tz)
+    zones = _pairs("--party-tz", party_tz, zone_value)
     parties = []
     for code in party or []:
         entry = {"code": code}
@@ -111,8 +142,8 @@ def register(
     raw: dict[str, Any] = {"agreement": key, "type": "registered", "title": title, "open": open_}
     raw["parties"] = parties
     optional = {
-        "kind": kind,
-        "binding": binding,
+        "kind": kind.value if kind else None,
+        "binding": binding.value if binding else None,
         "depositary": depositary,
         "requires_ratification": requires_ratification or None,
         "notify": [_requirement(n) for n in notify] if notify else None,
@@ -129,8 +160,14 @@ def _requirement(value: str) -> dict[str, str]:
     parts = value.split(":", 2)
     if len(parts) < 2:
         raise typer.BadParameter(
-            f"expected PARTY:BODY[:WITHIN], got {value!r}", param_hint="--notify"
+            f"expected PARTY:BODY[:WITHIN], got {value!r}", param_hint="'--notify'"
         )
+    checks = (party_value, text_value, duration_value)
+    try:
+        for part, check in zip(parts, checks, strict=False):
+            check(part)
+    except typer.BadParameter as error:
+        raise typer.BadParameter(error.message, param_hint="'--notify'") from None
     requirement = {"party": parts[0], "body": parts[1]}
     if len(parts) == 3:
         requirement["within"] = parts[2]
@@ -141,11 +178,17 @@ def _requirement(value: str) -> dict[str, str]:
 def sign(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
-    party: Annotated[str, typer.Argument(help="Party code of the signer")],
+    party: Annotated[str, typer.Argument(parser=party_value, help="Party code of the signer")],
     occurred: Occurred,
-    signatory: Annotated[str | None, typer.Option("--signatory")] = None,
-    capacity: Annotated[str | None, typer.Option("--capacity")] = None,
-    place: Annotated[str | None, typer.Option("--place")] = None,
+    signatory: Annotated[
+        str | None, typer.Option("--signatory", parser=text_value, help="Who signed")
+    ] = None,
+    capacity: Annotated[
+        str | None, typer.Option("--capacity", parser=text_value, help="In what capacity")
+    ] = None,
+    place: Annotated[
+        str | None, typer.Option("--place", parser=text_value, help="Where it was signed")
+    ] = None,
     event_id: EventId = None,
     source: Source = None,
     note: Note = None,
@@ -163,11 +206,21 @@ def sign(
 def deliver(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
-    from_: Annotated[str, typer.Option("--from", help="Party that delivered")],
-    to: Annotated[str, typer.Option("--to", help="Party or 'depositary' that received")],
+    from_: Annotated[
+        str, typer.Option("--from", parser=party_value, help="Party that delivered")
+    ],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", parser=_party_or_depositary, help="Party or 'depositary' that received"
+        ),
+    ],
     occurred: Occurred,
     instrument: Annotated[
-        str | None, typer.Option("--instrument", help="default: memorandum")
+        str | None,
+        typer.Option(
+            "--instrument", parser=text_value, help="What was delivered [default: memorandum]"
+        ),
     ] = None,
     event_id: EventId = None,
     source: Source = None,
@@ -186,11 +239,11 @@ def deliver(
 def ratify(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
-    party: Annotated[str, typer.Argument(help="Party code")],
+    party: Annotated[str, typer.Argument(parser=party_value, help="Party code")],
     occurred: Occurred,
     instrument: Annotated[
-        str | None,
-        typer.Option("--instrument", help="ratification, acceptance, approval, accession"),
+        Instrument | None,
+        typer.Option("--instrument", help="The instrument of consent [default: ratification]"),
     ] = None,
     event_id: EventId = None,
     source: Source = None,
@@ -200,7 +253,7 @@ def ratify(
 ) -> None:
     """Record a party's consent to be bound (ratification deposited)."""
     raw = {"agreement": key, "type": "ratified", "party": party}
-    raw.update(_present(instrument=instrument))
+    raw.update(_present(instrument=instrument.value if instrument else None))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
     _append_one(ctx, raw)
 
@@ -211,7 +264,10 @@ def enter_into_force(
     key: Annotated[str, typer.Argument(help="Agreement key")],
     occurred: Occurred,
     party: Annotated[
-        str | None, typer.Option("--party", help="Only for this party (open agreements)")
+        str | None,
+        typer.Option(
+            "--party", parser=party_value, help="Only for this party (open agreements)"
+        ),
     ] = None,
     event_id: EventId = None,
     source: Source = None,
@@ -230,10 +286,20 @@ def enter_into_force(
 def notify(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
-    party: Annotated[str, typer.Argument(help="Party whose body was notified")],
-    body: Annotated[str, typer.Option("--body", help="The body notified, e.g. National Assembly")],
+    party: Annotated[
+        str, typer.Argument(parser=party_value, help="Party whose body was notified")
+    ],
+    body: Annotated[
+        str,
+        typer.Option(
+            "--body", parser=text_value, help="The body notified, e.g. National Assembly"
+        ),
+    ],
     occurred: Occurred,
-    subject: Annotated[str | None, typer.Option("--subject")] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option("--subject", parser=text_value, help="What the notification said"),
+    ] = None,
     event_id: EventId = None,
     source: Source = None,
     note: Note = None,
@@ -268,11 +334,11 @@ def append(
     raw: dict[str, Any] = {}
     if json_ is not None:
         try:
-            raw = json.loads(json_)
-        except json.JSONDecodeError as exc:
-            raise typer.BadParameter(f"not valid JSON: {exc}", param_hint="--json") from None
+            raw = read_json(sys.stdin.read() if json_ == "-" else json_)
+        except Rejected as error:
+            raise typer.BadParameter(error.reason, param_hint="'--json'") from None
         if not isinstance(raw, dict):
-            raise typer.BadParameter("must be a JSON object", param_hint="--json")
+            raise typer.BadParameter("must be a JSON object", param_hint="'--json'")
     for item in field or []:
         name, sep, value = item.partition("=")
         if not sep or not name:
@@ -299,9 +365,13 @@ def _add_field(raw: dict[str, Any], event_type: str, name: str, value: str) -> N
         raw[name] = value
         return
     try:
-        raw[name] = json.loads(value)
-    except json.JSONDecodeError:
+        raw[name] = read_json(value)
+    except Rejected:
         raw[name] = value  # a bare word such as a party code or an enum value
+
+
+def _party_or_depositary(value: str) -> str:
+    return value if value == "depositary" else party_value(value)
 
 
 def _present(**values: str | None) -> dict[str, str]:
@@ -328,22 +398,20 @@ def _read_lines(file: str) -> list[Submission]:
     from ledger.application import Submission
 
     if file == "-":
-        lines = sys.stdin.read().splitlines()
+        data = sys.stdin.buffer.read()
     else:
         path = Path(file)
         if not path.is_file():
             raise typer.BadParameter(f"no such file: {file}", param_hint="FILE")
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     submissions = []
-    for number, line in enumerate(lines, start=1):
+    # JSON Lines ends lines with \n alone: U+2028 or U+0085 inside a text is data.
+    for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
             continue
-        where = f"line {number}"
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidField(
-                f"not valid JSON: {exc.msg} at column {exc.colno}", where=where
-            ) from None
-        submissions.append(Submission(raw, where=where))
+            raw = read_json(decode_utf8(line.removesuffix(b"\r")))
+        except Rejected as error:
+            raise error.locate(line=number) from None
+        submissions.append(Submission(raw, line=number))
     return submissions

@@ -13,6 +13,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,18 +24,24 @@ from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
+    Mapper,
     MapperDeserialisationError,
-    OperationalError,
     PersistenceError,
     StoredEvent,
 )
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, LargeBinary, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.domain import Agreement, agreement_id
 from ledger.errors import Rejected, StorageError, UnknownAgreement, WriteConflict
-from ledger.recorder import BatchingRecorder
-from ledger.storage import EVENTS_TABLE, ensure_schema, normalise_url
+from ledger.recorder import BatchingRecorder, LedgerMapper
+from ledger.storage import (
+    EVENTS_TABLE,
+    ensure_schema,
+    normalise_url,
+    retryable,
+    storage_error,
+)
 from ledger.verification import StoredRow, Verification, iterate, make_digest, verify
 from ledger.vocabulary import describe, read_envelope
 from ledger.worldtime import as_utc_text
@@ -56,10 +63,10 @@ def default_actor() -> str:
 
 @dataclass(frozen=True)
 class Submission:
-    """One raw event to append, and where it came from (for error messages)."""
+    """One raw event to append, and the import line it came from (for error messages)."""
 
     raw: Any
-    where: str | None = None
+    line: int | None = None
 
 
 @dataclass
@@ -111,6 +118,10 @@ class Ledger(Application[Any]):
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot open the database: {exc}") from None
 
+    def construct_mapper(self) -> Mapper[Any]:
+        """The library's mapper, resolving only the ledger's own event topics."""
+        return LedgerMapper(transcoder=self.construct_transcoder())
+
     def construct_recorder(self) -> ApplicationRecorder:
         """The library's SQLAlchemy recorder, with batched inserts."""
         return BatchingRecorder(
@@ -140,21 +151,28 @@ class Ledger(Application[Any]):
             try:
                 with self.recorder.transaction(commit=True):  # type: ignore[attr-defined]
                     result = self._write_batch(batch, recorded_by, ignore_ledger_keys)
-            except (IntegrityError, OperationalError):
+            except (PersistenceError, SQLAlchemyError) as exc:
+                if not (isinstance(exc, IntegrityError) or retryable(exc)):
+                    raise storage_error("cannot write to the database", exc) from None
                 # Another writer took a version first (or held the lock too long):
                 # wait a little, then redo the whole batch from fresh state.
                 time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
                 continue
-            except PersistenceError as exc:
-                raise StorageError(f"cannot write to the database: {exc}") from None
             if result.appended:
-                for listener in self.on_saved:
-                    listener()
+                self._after_saved(result)
             return result
         raise WriteConflict(
             "other writers kept changing the same agreement; "
             f"gave up after {WRITE_ATTEMPTS} attempts"
         )
+
+    def _after_saved(self, result: AppendResult) -> None:
+        """Tell the listeners (the read models); the events are stored whatever they say."""
+        for listener in self.on_saved:
+            try:
+                listener()
+            except StorageError as error:
+                raise StoredButNotProjected(result, error) from None
 
     def _write_batch(
         self, batch: list[Submission], recorded_by: str, ignore_ledger_keys: bool
@@ -176,7 +194,9 @@ class Ledger(Application[Any]):
                 )
             except Rejected as error:
                 raise error.locate(
-                    agreement=agreement_key, where=submission.where or describe(submission.raw)
+                    agreement=agreement_key,
+                    where=describe(submission.raw),
+                    line=submission.line,
                 ) from None
             if len(in_hand) >= FLUSH_AGREEMENTS:
                 self._flush(in_hand)
@@ -249,20 +269,14 @@ class Ledger(Application[Any]):
             agreement: Any = self.repository.get(agreement_id(key))
         except AggregateNotFoundError:
             return None
-        except PersistenceError as exc:
-            raise StorageError(f"cannot read from the database: {exc}") from None
-        except (
-            OriginatorVersionError,
-            MapperDeserialisationError,
-            AttributeError,
-            KeyError,
-            TypeError,
-        ) as exc:
-            raise StorageError(
-                f"the stored events of {key!r} are damaged ({type(exc).__name__}); "
-                "run `ledger verify` to see where"
-            ) from None
-        assert isinstance(agreement, Agreement)
+        except (PersistenceError, SQLAlchemyError) as exc:
+            if isinstance(exc, MapperDeserialisationError):
+                raise _damaged(key, exc) from None
+            raise storage_error("cannot read from the database", exc) from None
+        except (OriginatorVersionError, *UNREADABLE, AssertionError) as exc:
+            raise _damaged(key, exc) from None
+        if not isinstance(agreement, Agreement) or getattr(agreement, "key", None) != key:
+            raise _damaged(key, TypeError("not an agreement stream"))
         return agreement
 
     # -- reading -----------------------------------------------------------
@@ -292,7 +306,7 @@ class Ledger(Application[Any]):
         history of a stream with a gap or an edited event that ``verify`` reports.
         """
         rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
-        with self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
+        with reading(), self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
             found = session.scalars(
                 select(rows)
                 .where(rows.originator_id == agreement_id(key))
@@ -324,13 +338,17 @@ class Ledger(Application[Any]):
     ) -> Iterator[StoredRow]:
         """Raw event rows ordered by stream and version, streamed (for verification)."""
         rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
-        query = select(rows.originator_id, rows.originator_version, rows.topic, rows.state)
+        stream_id = rows.originator_id
+        if self.engine.dialect.name == "sqlite":
+            # Read the id's bytes as stored: a damaged id is a finding, not a crash.
+            stream_id = type_coerce(rows.originator_id, LargeBinary).label("originator_id")
+        query = select(stream_id, rows.originator_version, rows.topic, rows.state)
         if key is not None:
             query = query.where(rows.originator_id == agreement_id(key))
         if keys is not None:
             query = query.where(rows.originator_id.in_([agreement_id(k) for k in keys]))
         query = query.order_by(rows.originator_id, rows.originator_version)
-        with self.engine.connect() as connection:
+        with reading(), self.engine.connect() as connection:
             result = connection.execution_options(yield_per=batch_size).execute(query)
             yield from iterate(result)
 
@@ -353,18 +371,23 @@ class Ledger(Application[Any]):
         """Every stored event in recording order (``seq``), read in batches."""
         start = 1
         while True:
-            notifications = self.recorder.select_notifications(start=start, limit=batch_size)
+            with reading():
+                notifications = self.recorder.select_notifications(start=start, limit=batch_size)
             if not notifications:
                 return
             for notification in notifications:
                 yield self._stored_record(notification)
             start = notifications[-1].id + 1
 
-    def _stored_record(self, row: Any) -> StoredRecord:
-        where = f"stored event {row.id}"
-        event = self._event_of(
+    def event_of(self, row: Any, where: str) -> Agreement.Event:
+        """Decode one stored row or notification (the one decoder of stored events)."""
+        return self._event_of(
             row.originator_id, row.originator_version, row.topic, row.state, where
         )
+
+    def _stored_record(self, row: Any) -> StoredRecord:
+        where = f"stored event {row.id}"
+        event = self.event_of(row, where)
         try:
             record = event.record()
         except UNREADABLE as exc:
@@ -386,7 +409,49 @@ class Ledger(Application[Any]):
         return event
 
 
-UNREADABLE = (MapperDeserialisationError, AttributeError, TypeError, KeyError, ValueError)
+UNREADABLE = (
+    MapperDeserialisationError,
+    AttributeError,
+    TypeError,
+    KeyError,
+    ValueError,
+    OverflowError,
+)
+
+
+class StoredButNotProjected(StorageError):
+    """Raised when events were stored but the read models could not be brought up to date."""
+
+    def __init__(self, result: AppendResult, error: StorageError) -> None:
+        super().__init__(
+            f"{len(result.appended)} event(s) were recorded ({', '.join(result.appended)}), "
+            f"but the read models could not be brought up to date: {error}; "
+            "do not append them again"
+        )
+        self.result = result
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Reading stored rows: a database failure or an unreadable value is a ``StorageError``."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except (PersistenceError, SQLAlchemyError) as exc:
+        raise storage_error("cannot read from the database", exc) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise StorageError(
+            f"a stored event cannot be read ({type(exc).__name__}: {exc}); "
+            "run `ledger verify` to see what is damaged"
+        ) from None
+
+
+def _damaged(key: str, error: BaseException) -> StorageError:
+    return StorageError(
+        f"the stored events of {key!r} are damaged ({type(error).__name__}); "
+        "run `ledger verify` to see where"
+    )
 
 
 def _unreadable(where: str, version: int, error: Exception) -> StorageError:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from ledger.chain import GENESIS, record_hash
 from ledger.errors import AlreadyRegistered, ConflictingId, Rejected
@@ -279,6 +280,17 @@ EVENT_CLASSES: dict[str, type[Agreement.Event]] = {
     for cls in vars(Agreement).values()
     if isinstance(cls, type) and issubclass(cls, Agreement.Event) and cls.TYPE
 }
+
+
+EVENT_TOPICS: dict[str, type[Agreement.Event]] = {
+    get_topic(cls): cls for cls in EVENT_CLASSES.values()
+}
+"""The only topics a stored row may name: decoding never imports anything else."""
+
+
+def event_class_of(topic: str) -> type[Agreement.Event] | None:
+    """The agreement event class a stored topic names, or ``None`` for any other topic."""
+    return EVENT_TOPICS.get(topic)
 
 
 def _check_reserved_id(key: str, event_id: str, version: int) -> None:

@@ -19,22 +19,35 @@ class Rejected(LedgerError):
     exit_code = 3
     rule = "rejected"
 
-    def __init__(self, message: str, *, agreement: str | None = None, where: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        agreement: str | None = None,
+        where: str | None = None,
+        line: int | None = None,
+    ):
         super().__init__(message)
         self.reason = message
         self.agreement = agreement
         self.where = where
+        self.line = line
 
-    def locate(self, *, agreement: str | None = None, where: str | None = None) -> Rejected:
-        """Fill in which agreement and which event or line the error is about."""
+    def locate(
+        self, *, agreement: str | None = None, where: str | None = None, line: int | None = None
+    ) -> Rejected:
+        """Fill in which agreement, which import line and which event the error is about."""
         if self.agreement is None:
             self.agreement = agreement
         if self.where is None:
             self.where = where
+        if self.line is None:
+            self.line = line
         return self
 
     def __str__(self) -> str:
-        subject = ", ".join(part for part in (self.agreement, self.where) if part)
+        line = f"line {self.line}" if self.line is not None else None
+        subject = ", ".join(part for part in (self.agreement, line, self.where) if part)
         prefix = f"{subject}: " if subject else ""
         return f"{prefix}{self.reason} [{self.rule}]"
 
@@ -127,6 +140,12 @@ class InvalidCorrection(Rejected):
     """Raised when a correction cannot apply to its target."""
 
     rule = "invalid_correction"
+
+
+class InvalidMoment(LedgerError):
+    """Raised when an ``as-of`` or ``known-at`` moment cannot be read: a usage error."""
+
+    exit_code = 2
 
 
 class WriteConflict(LedgerError):

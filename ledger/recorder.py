@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
+
+from ledger.domain import event_class_of
 
 
 class BatchingRecorder(SQLAlchemyApplicationRecorder):
@@ -40,3 +42,19 @@ class BatchingRecorder(SQLAlchemyApplicationRecorder):
         ids = list(session.execute(statement, rows).scalars())
         self._notify_channel(session)
         return ids
+
+
+class LedgerMapper(Mapper[Any]):
+    """The library's mapper, refusing any stored topic that is not an agreement event.
+
+    The library resolves a topic by importing the module it names; a tampered
+    topic (``this:s``) would run that module's code. Only the ledger's own
+    event classes are ever resolved here.
+    """
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        if event_class_of(stored_event.topic) is None:
+            raise MapperDeserialisationError(
+                f"stored topic {stored_event.topic!r} is not an agreement event"
+            )
+        return super().to_domain_event(stored_event)

@@ -53,6 +53,61 @@ def normalise_url(db: str | None) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def is_in_memory(url: str) -> bool:
+    """Whether ``url`` names an in-memory SQLite database, which keeps nothing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or parsed.query.get("mode") == "memory"
+        or "mode=memory" in database
+    )
+
+
+# Lock and serialisation failures: another writer got there first; worth a retry.
+_RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+_RETRY_SQLITE_TEXT = ("database is locked", "database table is locked", "database is busy")
+
+
+def _driver_error(exc: BaseException) -> BaseException | None:
+    """The database driver's own exception behind a library or SQLAlchemy error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException):
+            return orig
+        if current.args and isinstance(current.args[0], BaseException):
+            current = current.args[0]
+        else:
+            current = current.__cause__
+    return None
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether a failed write lost a race (retry it) rather than hit a storage fault.
+
+    A read-only database, a full disk or a broken file fail at once instead of
+    being retried as if other writers were in the way.
+    """
+    driver = _driver_error(exc) or exc
+    sqlstate = getattr(driver, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _RETRY_SQLSTATES
+    message = str(driver).lower()
+    return any(text in message for text in _RETRY_SQLITE_TEXT)
+
+
+def storage_error(doing: str, exc: BaseException) -> StorageError:
+    """One line naming what failed and the database's own reason."""
+    driver = _driver_error(exc) or exc
+    return StorageError(f"{doing}: {_first_line(driver)}")
+
+
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic configuration pointing at the shipped migration scripts."""
     from alembic.config import Config  # Alembic is loaded only to migrate
@@ -95,6 +150,7 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` on ``engine``."""
     from alembic import command
+    from alembic.util import CommandError
 
     config = alembic_config()
     try:
@@ -102,7 +158,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
-        raise StorageError(f"migration failed: {_first_line(exc)}") from None
+        raise storage_error("migration failed", exc) from None
+    except CommandError as exc:
+        raise StorageError(
+            f"cannot migrate the database: {_first_line(exc)} "
+            "(is it from a newer release of the ledger? upgrade the ledger)"
+        ) from None
 
 
 def ensure_schema(engine: Engine) -> None:

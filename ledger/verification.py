@@ -20,10 +20,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.utils import resolve_topic
-
 from ledger.chain import GENESIS, record_hash
-from ledger.domain import Agreement, agreement_id, chain_record
+from ledger.domain import agreement_id, chain_record, event_class_of
 from ledger.vocabulary import Envelope
 
 DIGEST_FORMAT = "agreement-ledger-digest/1"
@@ -33,7 +31,7 @@ DIGEST_FORMAT = "agreement-ledger-digest/1"
 class StoredRow:
     """One row of the event table, as the database holds it."""
 
-    originator_id: UUID
+    originator_id: UUID | bytes  # bytes: a damaged id that is no UUID
     version: int
     topic: str
     state: bytes
@@ -72,8 +70,8 @@ Decode = Callable[[bytes], dict[str, Any]]
 
 def record_of(topic: str, state: dict[str, Any], version: int) -> dict[str, Any]:
     """The hashed record of an event, from its stored state (see ``ledger.chain``)."""
-    event_class = resolve_topic(topic)
-    if not (isinstance(event_class, type) and issubclass(event_class, Agreement.Event)):
+    event_class = event_class_of(topic)
+    if event_class is None:
         raise ValueError(f"topic {topic!r} is not an agreement event")
     envelope = Envelope(
         agreement=state["agreement"],
@@ -96,7 +94,7 @@ def record_of(topic: str, state: dict[str, Any], version: int) -> dict[str, Any]
 class _Stream:
     """What verification remembers of the stream it is walking: nothing more."""
 
-    originator_id: UUID
+    originator_id: UUID | bytes
     key: str | None = None
     last_version: int = 0
     last_hash: str | None = GENESIS
@@ -141,6 +139,8 @@ def _check_row(
     def problem(text: str) -> None:
         result.problems.append(Problem(stream.name, row.version, text))
 
+    if not isinstance(row.originator_id, UUID):
+        problem("the stored stream id is damaged (not a UUID)")
     expected = stream.last_version + 1
     if row.version != expected:
         problem(f"missing event(s): expected version {expected}, found {row.version}")
@@ -154,7 +154,7 @@ def _check_row(
         return
     if stream.key is None:
         stream.key = record["agreement"]
-        if agreement_id(stream.key) != row.originator_id:
+        if isinstance(row.originator_id, UUID) and agreement_id(stream.key) != row.originator_id:
             problem(f"event of {stream.key!r} stored in another agreement's stream (forged)")
     elif record["agreement"] != stream.key:
         problem(f"event names agreement {record['agreement']!r} (forged or moved)")
@@ -195,8 +195,8 @@ def _digest_heads(digest: dict[str, Any], result: Verification) -> dict[str, tup
     try:
         streams = digest["streams"]
         expected = digest_hash(streams, digest["events"])
-        heads = {s["agreement"]: (int(s["version"]), str(s["hash"])) for s in streams}
-    except (KeyError, TypeError, ValueError):
+        heads = {_text(s["agreement"]): (int(s["version"]), _text(s["hash"])) for s in streams}
+    except (KeyError, TypeError, ValueError, OverflowError):
         result.problems.append(Problem("(digest)", None, "the digest file is not a ledger digest"))
         return {}
     if digest.get("format") != DIGEST_FORMAT or digest.get("digest") != expected:
@@ -204,6 +204,12 @@ def _digest_heads(digest: dict[str, Any], result: Verification) -> dict[str, tup
             Problem("(digest)", None, "the digest file does not match its own hash (altered)")
         )
     return heads
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
 
 
 def digest_hash(streams: list[dict[str, Any]], events: int) -> str:
@@ -230,6 +236,16 @@ def digest_bytes(document: dict[str, Any]) -> bytes:
 
 
 def iterate(rows: Iterable[Any]) -> Iterator[StoredRow]:
-    """Adapt database rows to ``StoredRow``."""
+    """Adapt database rows to ``StoredRow``; a stream id read as bytes becomes a UUID."""
     for row in rows:
-        yield StoredRow(row.originator_id, row.originator_version, row.topic, bytes(row.state))
+        yield StoredRow(
+            _stream_id(row.originator_id), row.originator_version, row.topic, bytes(row.state)
+        )
+
+
+def _stream_id(value: Any) -> UUID | bytes:
+    """The stored stream id; bytes that are not a UUID stay bytes, for ``verify`` to report."""
+    if isinstance(value, UUID):
+        return value
+    raw = bytes(value)
+    return UUID(bytes=raw) if len(raw) == 16 else raw

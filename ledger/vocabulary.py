@@ -18,6 +18,7 @@ from typing import Any
 import isodate
 
 from ledger.errors import InvalidField, UnknownEventType
+from ledger.text import check_storable, has_control
 from ledger.worldtime import check_zone_name
 
 AGREEMENT_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -66,23 +67,51 @@ def party_or_depositary(name: str, value: Any) -> str:
     return DEPOSITARY if value == DEPOSITARY else party_code(name, value)
 
 
+FIRST_DATE = date(1, 1, 2)
+LAST_DATE = date(9999, 12, 30)
+"""Date fields lie within these days: the calendar's first and last day cannot be
+read as instants in every zone (east of UTC, 0001-01-01 begins before year 1)."""
+
+
 def iso_date(name: str, value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise _fail(name, "a date YYYY-MM-DD", value)
     try:
-        date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise _fail(name, "a real calendar date", value) from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise _fail(name, f"a date from {FIRST_DATE} to {LAST_DATE}", value)
     return value
 
 
+_DURATION = re.compile(
+    r"P(?:(?P<Y>\d{1,7})Y)?(?:(?P<M>\d{1,7})M)?(?:(?P<W>\d{1,7})W)?(?:(?P<D>\d{1,7})D)?"
+    r"(?:T(?:(?P<h>\d{1,9})H)?(?:(?P<m>\d{1,11})M)?(?:(?P<s>\d{1,12})S)?)?"
+)
+_DAYS_PER_UNIT = {"Y": 366, "M": 31, "W": 7, "D": 1, "h": 1 / 24, "m": 1 / 1440, "s": 1 / 86400}
+MAX_DURATION_DAYS = 366_000
+"""About a thousand years: the longest duration a requirement or notice period may state."""
+
+
 def duration(name: str, value: Any) -> str:
+    """An ISO-8601 duration in whole units (``P6M``, ``P30D``, ``P1Y6M``, ``PT12H``).
+
+    Fractions and signs are refused: a notice period or a deadline counts forward.
+    """
+    expected = "an ISO-8601 duration in whole units such as P30D, P6M or P1Y"
     if not isinstance(value, str):
-        raise _fail(name, "an ISO-8601 duration such as P30D or P1Y", value)
+        raise _fail(name, expected, value)
+    match = _DURATION.fullmatch(value)
+    if match is None or value in ("P", "PT") or value.endswith("T"):
+        raise _fail(name, expected, value)
+    days = sum(_DAYS_PER_UNIT[unit] * int(n) for unit, n in match.groupdict().items() if n)
+    if days > MAX_DURATION_DAYS:
+        raise _fail(name, "a duration of at most about a thousand years", value)
     try:
         isodate.parse_duration(value)
     except (isodate.ISO8601Error, ValueError):
-        raise _fail(name, "an ISO-8601 duration such as P30D or P1Y", value) from None
+        raise _fail(name, expected, value) from None
     return value
 
 
@@ -94,8 +123,16 @@ def time_zone(name: str, value: Any) -> str:
 
 
 def event_ref(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
-        raise _fail(name, f"an event id (1 to {MAX_ID_LENGTH} characters)", value)
+    """An event id: 1 to 128 characters, not blank, no control characters."""
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_ID_LENGTH
+        or has_control(value)
+    ):
+        raise _fail(
+            name, f"an event id (1 to {MAX_ID_LENGTH} characters, no control characters)", value
+        )
     return value
 
 
@@ -172,6 +209,10 @@ class EventType:
 
 
 KINDS = ("treaty", "agreement", "mou", "arrangement", "exchange_of_notes", "protocol", "other")
+BINDINGS = ("legal", "political", "unknown")
+INSTRUMENTS = ("ratification", "acceptance", "approval", "accession")
+OUTCOMES = ("approved", "rejected")
+CATEGORIES = ("statement", "protest", "consultation", "other")
 
 
 def _t(name: str, *fields: Field, occurred: bool = True, acting: str | None = None) -> EventType:
@@ -189,7 +230,7 @@ EVENT_TYPES: dict[str, EventType] = {
             "registered",
             Field("title", text, required=True),
             Field("kind", one_of(*KINDS)),
-            Field("binding", one_of("legal", "political", "unknown")),
+            Field("binding", one_of(*BINDINGS)),
             Field("open", boolean, default=False),
             Field("tz", time_zone),
             Field("parties", list_of(party), default=[]),
@@ -221,13 +262,13 @@ EVENT_TYPES: dict[str, EventType] = {
             "consent_given",
             _party(),
             Field("body", text, required=True),
-            Field("outcome", one_of("approved", "rejected")),
+            Field("outcome", one_of(*OUTCOMES)),
             acting="party",
         ),
         _t(
             "ratified",
             _party(),
-            Field("instrument", one_of("ratification", "acceptance", "approval", "accession")),
+            Field("instrument", one_of(*INSTRUMENTS)),
             acting="party",
         ),
         _t(
@@ -261,7 +302,7 @@ EVENT_TYPES: dict[str, EventType] = {
         _t("expired"),
         _t(
             "noted",
-            Field("category", one_of("statement", "protest", "consultation", "other")),
+            Field("category", one_of(*CATEGORIES)),
             Field("text", text, required=True),
         ),
         _t(
@@ -353,6 +394,7 @@ def read_envelope(raw: Any, *, ignore_ledger_keys: bool = True) -> Envelope:
     """
     if not isinstance(raw, Mapping):
         raise InvalidField("an event must be a JSON object")
+    check_storable(raw)
     agreement = raw.get("agreement")
     if not isinstance(agreement, str) or not AGREEMENT_KEY.fullmatch(agreement):
         raise InvalidField(

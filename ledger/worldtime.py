@@ -143,6 +143,16 @@ def _parse_occurred(text: str, zone_name: str | None) -> Occurred:
     """Cached: a register repeats the same dates in the same zones many times over."""
     precision = _precision_of(text)
     tz = zone(zone_name)
+    try:
+        return _interval(text, precision, tz)
+    except (OverflowError, ValueError):  # the year after 9999, or before year 1 in UTC
+        raise InvalidOccurred(
+            f"impossible occurred {text!r}: it lies outside the calendar the ledger can "
+            f"represent (years 1 to 9999) when read in {tz.key}"
+        ) from None
+
+
+def _interval(text: str, precision: Precision, tz: ZoneInfo) -> Occurred:
     if precision in (Precision.YEAR, Precision.MONTH, Precision.DAY):
         first = _calendar_start(text, precision)
         start = local_midnight(first, tz)
@@ -153,8 +163,19 @@ def _parse_occurred(text: str, zone_name: str | None) -> Occurred:
 
 
 def start_of_day(day: date, zone_name: str | None) -> datetime:
-    """The first instant of ``day`` in the zone (how date-valued fields take effect)."""
-    return local_midnight(day, zone(zone_name))
+    """The first instant of ``day`` in the zone (how date-valued fields take effect).
+
+    Date fields are checked to lie inside the calendar on entry; a day at its very
+    edge that still cannot be read in the zone clamps to the edge of time.
+    """
+    try:
+        return local_midnight(day, zone(zone_name))
+    except OverflowError:
+        return EARLIEST if day.year == 1 else LATEST
+
+
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 class Order(StrEnum):

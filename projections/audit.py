@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, select
 
-from ledger.errors import Rejected, UnknownAgreement
+from ledger.errors import InvalidMoment, Rejected, UnknownAgreement
 from ledger.worldtime import as_of_instant, as_utc_text
 from projections import store
 from projections.project import Projection, project
@@ -43,12 +43,20 @@ def replay_projection(
     if not events:
         raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
     zone = events[0].fields.get("tz")
-    as_of_at = as_of_instant(as_of, zone) if as_of else datetime.now(UTC)
-    known_at_at = as_of_instant(known_at, "UTC") if known_at else None
+    as_of_at = _moment("as-of", as_of, zone) if as_of is not None else datetime.now(UTC)
+    known_at_at = _moment("known-at", known_at, "UTC") if known_at is not None else None
     projection = project(events, as_of=as_of_at, known_at=known_at_at)
     if projection is None:
         raise NotYetKnown(f"the ledger held no event of {key!r} at {known_at}", agreement=key)
     return projection, as_of_at, known_at_at
+
+
+def _moment(name: str, text: str, zone: str | None) -> datetime:
+    """An as-of or known-at moment; one that cannot be read is a usage error."""
+    try:
+        return as_of_instant(text, zone)
+    except Rejected as error:
+        raise InvalidMoment(f"{name} {text!r}: {error.reason}") from None
 
 
 def replay(

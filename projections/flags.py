@@ -17,7 +17,7 @@ from typing import Any
 import isodate
 
 from ledger.rules import Fact
-from ledger.worldtime import Order, as_utc_text, zone
+from ledger.worldtime import LATEST, Order, as_utc_text, zone
 from projections.facts import Facts, end_of, relative_to, start_of
 from projections.state import AgreementState
 
@@ -60,6 +60,14 @@ def rule(code: str) -> Callable[[Rule], Rule]:
     return register
 
 
+RULE_FAILED = "rule_failed"
+
+
+def known_codes() -> list[str]:
+    """Every code a flag can carry: one per rule, and the report of a rule that failed."""
+    return [*RULES, RULE_FAILED]
+
+
 def evaluate(facts: Facts, state: AgreementState) -> list[Flag]:
     """Every flag of every rule, in a stable order."""
     flags: list[Flag] = []
@@ -69,7 +77,7 @@ def evaluate(facts: Facts, state: AgreementState) -> list[Flag]:
         except Exception as error:
             flags.append(
                 Flag(
-                    "rule_failed",
+                    RULE_FAILED,
                     WARNING,
                     DEFINITE,
                     None,
@@ -111,7 +119,19 @@ def _matches(fact: Fact, requirement: dict[str, str]) -> bool:
 def _plus(instant: datetime, duration: str, zone_name: str | None) -> datetime:
     """``instant`` plus an ISO duration, calendar parts counted in the agreement's zone."""
     local = instant.astimezone(zone(zone_name))
-    return (local + isodate.parse_duration(duration)).astimezone(instant.tzinfo)
+    try:
+        return (local + isodate.parse_duration(duration)).astimezone(instant.tzinfo)
+    except OverflowError:  # a deadline beyond the year 9999 never passes
+        return LATEST
+
+
+def _days_after(day: date, length: Any) -> date:
+    """``day`` plus a notice period; past the calendar's end, its last day."""
+    try:
+        result: date = day + length
+    except OverflowError:
+        return date.max
+    return result
 
 
 def _deadline(facts: Facts, entry: Fact, within: str | None) -> tuple[datetime, datetime]:
@@ -318,9 +338,9 @@ def short_notice(facts: Facts, state: AgreementState) -> Iterator[Flag]:
         given = notice.fact
         effective = date.fromisoformat(given.envelope.fields["effective"])
         first, last = _local_days(given, facts.tz)
-        if effective < first + length:
+        if _days_after(first, length) > effective:
             certainty = DEFINITE
-        elif effective < last + length:
+        elif _days_after(last, length) > effective:
             certainty = POSSIBLE
         else:
             continue

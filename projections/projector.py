@@ -13,14 +13,17 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from eventsourcing.persistence import Notification, PersistenceError
 from sqlalchemy import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.application import Ledger
+from ledger.application import Ledger, reading
 from ledger.domain import Agreement
-from ledger.errors import WriteConflict
+from ledger.errors import StorageError, WriteConflict
+from ledger.storage import retryable, storage_error
 from projections import store
 from projections.project import Projection, project
 from projections.store import PROJECTION_VERSION
@@ -29,6 +32,28 @@ BATCH = 500
 WRITE_BATCH = 200
 ATTEMPTS = 8
 Progress = Callable[[int], None]
+
+
+class _LostRace(Exception):
+    """A catch-up lost a lock race to another process: worth another try."""
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Writing read models: a lost lock race is retried, any other fault is a ``StorageError``."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except (PersistenceError, SQLAlchemyError) as exc:
+        if retryable(exc):
+            raise _LostRace from exc
+        raise storage_error("cannot update the read models", exc) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise StorageError(
+            f"the read models cannot be brought up to date ({type(exc).__name__}: {exc}); "
+            "run `ledger verify`, then `ledger rebuild`"
+        ) from None
 
 
 class Projector:
@@ -49,9 +74,9 @@ class Projector:
             return 0
         for attempt in range(ATTEMPTS):
             try:
-                with self.ledger.engine.begin() as connection:
+                with writing(), self.ledger.engine.begin() as connection:
                     return self._catch_up_locked(connection, now)
-            except OperationalError:  # a lock wait that timed out, or a deadlock
+            except _LostRace:  # a lock wait that timed out, or a deadlock
                 time.sleep(random.uniform(0, 0.05 * 2**attempt))
         raise WriteConflict(
             "could not bring the read models up to date while other processes wrote; try again"
@@ -59,7 +84,7 @@ class Projector:
 
     def _up_to_date(self, now: datetime) -> bool:
         """A read-only look first: most queries find nothing to do and write nothing."""
-        with self.ledger.engine.connect() as connection:
+        with reading(), self.ledger.engine.connect() as connection:
             return store.up_to_date(connection, now)
 
     def _catch_up_locked(self, connection: Connection, now: datetime) -> int:
@@ -80,9 +105,8 @@ class Projector:
         store.set_position(connection, start)
         return done + len(expired)
 
-    def _key_of(self, notification: object) -> str:
-        event = self.ledger.mapper.to_domain_event(notification)  # type: ignore[arg-type]
-        assert isinstance(event, Agreement.Event)
+    def _key_of(self, notification: Notification) -> str:
+        event = self.ledger.event_of(notification, f"stored event {notification.id}")
         return event.agreement
 
     def _project(self, keys: list[str], now: datetime) -> list[Projection]:
@@ -105,7 +129,7 @@ class Projector:
         memory holds one batch of agreements, not the ledger.
         """
         now = now or datetime.now(UTC)
-        with self.ledger.engine.begin() as connection:
+        with writing(), self.ledger.engine.begin() as connection:
             store.lock_position(connection)
             return self._rebuild_locked(connection, now, progress)
 

@@ -260,6 +260,12 @@ def listing(connection: Connection) -> list[dict[str, Any]]:
     ]
 
 
+def has_party(connection: Connection, code: str) -> bool:
+    """Whether any agreement has a party with ``code``."""
+    query = select(parties.c.code).where(parties.c.code == code).limit(1)
+    return connection.execute(query).first() is not None
+
+
 def flag_rows(
     connection: Connection,
     key: str | None = None,

@@ -70,19 +70,23 @@ CASES = {
         "field 'occurred' is required for amended [invalid_field]",
     ),
     "unparseable occurred": (
-        ["enter-into-force", "tisa-2014", "--occurred", "29 Dec 2014", "--party", "KR"],
+        _json({"type": "entered_into_force", "occurred": "29 Dec 2014", "party": "KR"}),
         "cannot read occurred '29 Dec 2014'",
     ),
     "impossible occurred": (
-        ["enter-into-force", "tisa-2014", "--occurred", "2014-02-30", "--party", "KR"],
+        _json({"type": "entered_into_force", "occurred": "2014-02-30", "party": "KR"}),
         "impossible occurred '2014-02-30'",
+    ),
+    "a wall-clock time that never existed in the acting party's zone": (
+        ["sign", "tisa-2014", "KR", "--occurred", "2011-12-30T10:00", "--tz", "Pacific/Apia"],
+        "[invalid_occurred]",
     ),
     "occurred in the future": (
         ["enter-into-force", "tisa-2014", "--occurred", "2999-01-01", "--party", "KR"],
         "[occurred_in_future]",
     ),
     "unknown time zone": (
-        ["enter-into-force", "tisa-2014", "--occurred", "2014-12-29", "--tz", "Asia/Soul"],
+        _json({"type": "entered_into_force", "occurred": "2014-12-29", "tz": "Asia/Soul"}),
         "unknown IANA time zone 'Asia/Soul' [invalid_tz]",
     ),
     "party not in the agreement": (

@@ -113,7 +113,7 @@ def test_a_batch_is_all_or_nothing(ledger, db_url):
         {"agreement": "tisa-2014", "type": "signed", "party": "CN", "occurred": "2014-12-26"}
     )
     with pytest.raises(UnknownParty):
-        ledger.append(Submission(line, where=f"line {n}") for n, line in enumerate(lines, 1))
+        ledger.append(Submission(line, line=n) for n, line in enumerate(lines, 1))
     assert count_events(db_url) == 0
 
 

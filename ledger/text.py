@@ -1,0 +1,143 @@
+"""Text as data: what the ledger can store, and how stored text is shown safely.
+
+Input arrives as JSON (an import line, ``--json``, a ``--field`` value) or as
+command-line text. Three things about it matter beyond the vocabulary's types:
+
+- *Can it be stored everywhere?* PostgreSQL cannot hold U+0000 in text, and a
+  lone surrogate (an undecodable byte smuggled through ``surrogateescape``)
+  cannot be encoded as UTF-8. Such text is refused before anything is written.
+- *Can it be read without exhausting the reader?* JSON nested hundreds deep or
+  numbers thousands of digits long serve no treaty and crash parsers: refused.
+- *Is it safe to show?* Stored text is shown to people in terminals and pages.
+  ``visible`` turns control characters (escape sequences, bidirectional
+  overrides, line separators) into a visible ``\\x1b``-style escape, so a title
+  cannot clear a reader's screen, retitle their terminal or reorder a line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ledger.errors import InvalidField
+
+MAX_DEPTH = 32
+"""Deepest nesting of objects and lists accepted in one event (the vocabulary needs 4)."""
+
+MAX_NUMBER_DIGITS = 64
+
+# Characters shown as escapes: C0 and C1 controls, DEL, line and paragraph
+# separators, bidirectional embedding/override/isolate marks, surrogates.
+_INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# What ``json.dumps(ensure_ascii=False)`` leaves raw but a terminal or a line
+# splitter may act on: DEL and C1 controls, line separators, bidirectional marks.
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(value: str) -> str:
+    """``value`` with every control character written as a visible escape."""
+    return _INVISIBLE.sub(_escape, value)
+
+
+def to_json(value: Any, *, indent: int | None = None) -> str:
+    """JSON text, non-ASCII as itself, but every control or separator character escaped.
+
+    JSON Lines readers split on U+2028, U+2029 or U+0085 as often as on a newline,
+    and a terminal obeys C1 controls: written as ``\\u2028`` they are the same JSON
+    value and cannot cut a line or steer a screen.
+    """
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def has_control(value: str) -> bool:
+    """Whether ``value`` holds a character that ``visible`` would escape."""
+    return _INVISIBLE.search(value) is not None
+
+
+def unstorable(value: str) -> str | None:
+    """The first character of ``value`` the ledger cannot store, as ``U+XXXX``."""
+    found = _UNSTORABLE.search(value)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def check_storable(raw: Any) -> None:
+    """Refuse text no supported database can store, anywhere in ``raw``, and deep nesting."""
+    for path, value in _strings(raw, "", 0):
+        bad = unstorable(value)
+        if bad is not None:
+            where = f"field '{path}'" if path else "a field name"
+            raise InvalidField(f"{where} contains {bad}, which the ledger cannot store")
+
+
+def _strings(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
+    if depth > MAX_DEPTH:
+        raise InvalidField(f"the event is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key_text = str(key)
+            yield "", key_text
+            yield from _strings(item, f"{path}.{key_text}" if path else key_text, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]", depth + 1)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidField(f"not valid JSON: {name} is not a number JSON allows")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise InvalidField(f"not valid JSON: a number with more than {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise InvalidField(f"not valid JSON: a number with more than {MAX_NUMBER_DIGITS} digits")
+    return float(text)
+
+
+def read_json(text: str) -> Any:
+    """Parse one JSON document as the ledger accepts it, or raise ``InvalidField``.
+
+    Refused besides malformed JSON: ``NaN`` and ``Infinity``, numbers longer
+    than ``MAX_NUMBER_DIGITS``, nesting deeper than ``MAX_DEPTH``, and text the
+    ledger cannot store (``check_storable``).
+    """
+    try:
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_int=_bounded_int,
+            parse_float=_bounded_float,
+        )
+    except json.JSONDecodeError as exc:
+        raise InvalidField(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidField(f"the event is nested deeper than {MAX_DEPTH} levels") from None
+    check_storable(value)
+    return value
+
+
+def decode_utf8(data: bytes) -> str:
+    """Bytes as UTF-8 text, or ``InvalidField`` naming the offending byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidField(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at column {exc.start + 1}"
+        ) from None

@@ -120,8 +120,9 @@ def digest(
 def audit(ctx: typer.Context, output: FormatOption = Format.table) -> None:
     """Rebuild the read models in a scratch space and report any drift from the stored ones."""
     from projections.audit import audit as audit_read_models
+    from projections.projector import Projector
 
-    result = audit_read_models(open_projector(ctx))
+    result = audit_read_models(Projector(open_ledger(ctx)))
     if output is Format.json:
         print_json(result.as_json())
     elif result.ok:

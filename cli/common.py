@@ -16,7 +16,7 @@ from rich.text import Text
 from cli.app import Settings
 from ledger import vocabulary
 from ledger.errors import Rejected
-from ledger.text import to_json, visible
+from ledger.text import check_storable, to_json, visible
 from ledger.worldtime import parse_occurred
 from projections import store
 
@@ -60,6 +60,7 @@ def _moment(value: str) -> object:
 
 
 def _text(value: str) -> object:
+    check_storable(value)
     return vocabulary.text("value", value)
 
 

@@ -62,12 +62,14 @@ def _pairs(option: str, values: list[str] | None, check: Any = text_value) -> di
     for value in values or []:
         code, sep, rest = value.partition("=")
         if not sep or not code or not rest:
-            raise typer.BadParameter(f"expected CODE=VALUE, got {value!r}", param_hint=option)
+            raise typer.BadParameter(
+                f"expected CODE=VALUE, got {value!r}", param_hint=f"'{option}'"
+            )
         try:
             party_value(code)
             check(rest)
         except typer.BadParameter as error:
-            raise typer.BadParameter(error.message, param_hint=option) from None
+            raise typer.BadParameter(error.message, param_hint=f"'{option}'") from None
         pairs[code] = rest
     return pairs
 
@@ -334,7 +336,8 @@ def append(
     raw: dict[str, Any] = {}
     if json_ is not None:
         try:
-            raw = read_json(sys.stdin.read() if json_ == "-" else json_)
+            given = decode_utf8(sys.stdin.buffer.read()) if json_ == "-" else json_
+            raw = read_json(given, storable=False)  # what it says is the event's to check
         except Rejected as error:
             raise typer.BadParameter(error.reason, param_hint="'--json'") from None
         if not isinstance(raw, dict):
@@ -365,7 +368,7 @@ def _add_field(raw: dict[str, Any], event_type: str, name: str, value: str) -> N
         raw[name] = value
         return
     try:
-        raw[name] = read_json(value)
+        raw[name] = read_json(value, storable=False)
     except Rejected:
         raw[name] = value  # a bare word such as a party code or an enum value
 

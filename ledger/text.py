@@ -111,12 +111,13 @@ def _bounded_float(text: str) -> float:
     return float(text)
 
 
-def read_json(text: str) -> Any:
+def read_json(text: str, *, storable: bool = True) -> Any:
     """Parse one JSON document as the ledger accepts it, or raise ``InvalidField``.
 
     Refused besides malformed JSON: ``NaN`` and ``Infinity``, numbers longer
-    than ``MAX_NUMBER_DIGITS``, nesting deeper than ``MAX_DEPTH``, and text the
-    ledger cannot store (``check_storable``).
+    than ``MAX_NUMBER_DIGITS``, nesting deeper than ``MAX_DEPTH``, and (unless
+    ``storable`` is false, leaving that to the event's own check) text the
+    ledger cannot store.
     """
     try:
         value = json.loads(
@@ -129,7 +130,10 @@ def read_json(text: str) -> Any:
         raise InvalidField(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
         raise InvalidField(f"the event is nested deeper than {MAX_DEPTH} levels") from None
-    check_storable(value)
+    if storable:
+        check_storable(value)
+    else:
+        list(_strings(value, "", 0))  # the depth check alone
     return value
 
 

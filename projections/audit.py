@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.errors import InvalidMoment, Rejected, UnknownAgreement
+from ledger.errors import InvalidMoment, Rejected, StorageError, UnknownAgreement
 from ledger.worldtime import as_of_instant, as_utc_text
 from projections import store
 from projections.project import Projection, project
@@ -56,7 +57,7 @@ def _moment(name: str, text: str, zone: str | None) -> datetime:
     try:
         return as_of_instant(text, zone)
     except Rejected as error:
-        raise InvalidMoment(f"{name} {text!r}: {error.reason}") from None
+        raise InvalidMoment(f"cannot read --{name} {text!r}: {error.reason}") from None
 
 
 def replay(
@@ -101,8 +102,27 @@ class Audit:
 def audit(projector: Projector, now: datetime | None = None) -> Audit:
     """Compare the stored read models with a scratch rebuild from the log."""
     now = now or datetime.now(UTC)
-    projector.catch_up(now)
     result = Audit()
+    try:
+        _audit(projector, now, result)
+    except StorageError as error:
+        # What cannot be read cannot be compared: that is the audit's finding.
+        result.differences.append(Difference("(ledger)", "*", str(error)))
+    except (SQLAlchemyError, ValueError, TypeError, KeyError) as error:
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines() or [""]
+        result.differences.append(
+            Difference(
+                "(read models)",
+                "*",
+                f"the stored read models cannot be read ({type(error).__name__}: {detail[0]}); "
+                "run `ledger rebuild`",
+            )
+        )
+    return result
+
+
+def _audit(projector: Projector, now: datetime, result: Audit) -> None:
+    projector.catch_up(now)
     seen: set[str] = set()
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = create_engine(f"sqlite:///{Path(scratch_dir) / 'scratch.db'}")
@@ -120,7 +140,6 @@ def audit(projector: Projector, now: datetime | None = None) -> Audit:
                     )
                 )
         scratch.dispose()
-    return result
 
 
 def _compare(result: Audit, projection: Projection, stored: Connection, fresh: Connection) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.domain import Agreement, History
+from ledger.errors import StorageError
 from ledger.rules import Fact
 from ledger.vocabulary import Envelope
 from ledger.worldtime import Chronology, Dated, Occurred, Order, start_of_day
@@ -62,6 +63,11 @@ class Facts:
         stream = [e for e in events if known_at is None or e.timestamp <= known_at]
         if not stream:
             return None
+        if not isinstance(stream[0], Agreement.Registered) or stream[0].originator_version != 1:
+            raise StorageError(
+                f"the stored stream of {stream[0].agreement!r} does not begin with its "
+                "registration (damaged); run `ledger verify` to see where"
+            )
         history = History(stream[0].agreement)
         recordings: dict[str, Recording] = {}
         for event in stream:

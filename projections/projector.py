@@ -130,6 +130,7 @@ class Projector:
         """
         now = now or datetime.now(UTC)
         with writing(), self.ledger.engine.begin() as connection:
+            store.ensure_tables(connection)
             store.lock_position(connection)
             return self._rebuild_locked(connection, now, progress)
 

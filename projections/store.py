@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
+from sqlalchemy.exc import SQLAlchemyError
+
+from ledger.errors import StorageError
 
 if TYPE_CHECKING:
     from projections.project import Projection
@@ -97,6 +101,40 @@ TRACKING_NAME = "read_models"
 VERSION_NAME = "projection_version"
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def guarded(read: Callable[P, R]) -> Callable[P, R]:
+    """A read of the read models: damage (a dropped table, a mangled row) is a ``StorageError``."""
+
+    @functools.wraps(read)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return read(*args, **kwargs)
+        except StorageError:
+            raise
+        except (SQLAlchemyError, ValueError, TypeError, KeyError) as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""]
+            raise StorageError(
+                f"the read models cannot be read ({type(exc).__name__}: {detail[0]}); "
+                "run `ledger rebuild`"
+            ) from None
+
+    return checked
+
+
+def ensure_tables(connection: Connection) -> None:
+    """Re-create read-model tables that are missing (a rebuild repairs a dropped one)."""
+    metadata.create_all(connection, checkfirst=True)
+    found = connection.execute(
+        select(tracking.c.name).where(tracking.c.name == TRACKING_NAME)
+    ).first()
+    if found is None:
+        connection.execute(insert(tracking).values(name=TRACKING_NAME, position=0))
+
+
+@guarded
 def position(connection: Connection) -> int:
     found = connection.execute(
         select(tracking.c.position).where(tracking.c.name == TRACKING_NAME)
@@ -107,6 +145,7 @@ def position(connection: Connection) -> int:
 EVENT_IDS = sql_table("ledger_events", sql_column("id"))
 
 
+@guarded
 def up_to_date(connection: Connection, now: datetime) -> bool:
     """Whether the read models reflect every stored event and the time ``now``.
 
@@ -135,6 +174,7 @@ def lock_position(connection: Connection) -> int:
     return position(connection)
 
 
+@guarded
 def projection_version(connection: Connection) -> int | None:
     """The version of the projection code that wrote the rows (``None``: unknown)."""
     found = connection.execute(
@@ -227,6 +267,7 @@ def clear(connection: Connection) -> None:
         connection.execute(delete(table))
 
 
+@guarded
 def stale(connection: Connection, now: datetime) -> list[str]:
     """Agreements whose stored answer has changed by time alone since it was projected."""
     return list(
@@ -238,6 +279,7 @@ def stale(connection: Connection, now: datetime) -> list[str]:
     )
 
 
+@guarded
 def show(connection: Connection, key: str) -> dict[str, Any] | None:
     found = connection.execute(
         select(agreements.c.show).where(agreements.c.agreement == key)
@@ -245,6 +287,7 @@ def show(connection: Connection, key: str) -> dict[str, Any] | None:
     return dict(found) if found is not None else None
 
 
+@guarded
 def listing(connection: Connection) -> list[dict[str, Any]]:
     rows = connection.execute(select(agreements).order_by(agreements.c.agreement)).mappings()
     return [
@@ -260,12 +303,14 @@ def listing(connection: Connection) -> list[dict[str, Any]]:
     ]
 
 
+@guarded
 def has_party(connection: Connection, code: str) -> bool:
     """Whether any agreement has a party with ``code``."""
     query = select(parties.c.code).where(parties.c.code == code).limit(1)
     return connection.execute(query).first() is not None
 
 
+@guarded
 def flag_rows(
     connection: Connection,
     key: str | None = None,
@@ -291,6 +336,7 @@ def flag_rows(
     ]
 
 
+@guarded
 def timeline_entries(connection: Connection, key: str) -> list[dict[str, Any]]:
     query = (
         select(timeline.c.entry).where(timeline.c.agreement == key).order_by(timeline.c.position)

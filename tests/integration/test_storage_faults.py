@@ -1,0 +1,111 @@
+"""Storage faults are storage errors: exit 5 at once, naming the fault, nothing written.
+
+A read-only database or a full disk is not a write conflict: retrying cannot
+help, so the ledger says so immediately instead of retrying for seconds and
+blaming "other writers".
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from cli.main import app
+from tests.conftest import EXAMPLE, count_events
+
+
+def read_only_url(db_url: str) -> str:
+    """The same database, opened so that every write is refused by the database itself."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:///file:{url.database}?mode=ro&uri=true"
+    engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(
+            text(f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = on')
+        )
+    engine.dispose()
+    return db_url
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["append", "tisa-2014", "noted", "--field", "text=x", "--field", "occurred=2015"],
+        ["import", "more.jsonl"],
+        ["rebuild"],
+    ],
+    ids=["append", "import", "rebuild"],
+)
+def test_writing_to_a_read_only_database_is_a_storage_error(cli, db_url, command, tmp_path):
+    assert cli("import", str(EXAMPLE)).exit_code == 0
+    before = count_events(db_url)
+    if command[0] == "import":
+        extra = tmp_path / "more.jsonl"
+        extra.write_text(
+            json.dumps({"agreement": "ro-1", "type": "registered", "title": "t"}) + "\n"
+        )
+        command = ["import", str(extra)]
+    readonly = read_only_url(db_url)
+
+    result = CliRunner().invoke(app, ["--db", readonly, *command])
+
+    assert result.exit_code == 5, result.output
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert "read" in result.stderr.lower() and "other writers" not in result.stderr
+    assert count_events(db_url) == before
+    shown = CliRunner().invoke(app, ["--db", readonly, "show", "tisa-2014"])
+    assert shown.exit_code == 0, shown.output  # readers still read
+
+
+def _isolated_mount_available() -> str | None:
+    if shutil.which("unshare") is None:
+        return "no unshare here"
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True,
+        check=False,
+    )
+    return None if probe.returncode == 0 else "cannot mount a private tmpfs here"
+
+
+def test_importing_onto_a_full_disk_is_a_storage_error_and_writes_nothing(tmp_path):
+    reason = _isolated_mount_available()
+    if reason:
+        pytest.skip(reason)
+    db = tmp_path / "ledger.db"
+    assert CliRunner().invoke(app, ["--db", str(db), "import", str(EXAMPLE)]).exit_code == 0
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as connection:
+        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+    before = count_events(f"sqlite:///{db}")
+    big = tmp_path / "big.jsonl"
+    with big.open("w") as out:
+        for n in range(600):
+            out.write(json.dumps({"agreement": f"full-{n}", "type": "registered",
+                                  "title": "A title " * 20, "parties": ["KR", "US"]}) + "\n")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    size_kib = db.stat().st_size // 1024 + 96
+    script = (
+        f'mount -t tmpfs -o size={size_kib}k tmpfs "{disk}" && cp "{db}" "{disk}/ledger.db" && '
+        f'{{ "{sys.executable}" -m cli.main --db "{disk}/ledger.db" import "{big}"; '
+        f'echo $? > "{tmp_path}/rc"; cp "{disk}/ledger.db" "{tmp_path}/after.db"; }}'
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=120
+    )
+
+    assert (tmp_path / "rc").read_text().strip() == "5", done.stderr
+    assert done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "full" in done.stderr and "other writers" not in done.stderr
+    assert count_events(f"sqlite:///{tmp_path / 'after.db'}") == before

@@ -74,14 +74,20 @@ id_value = usage_check(_field(vocabulary.event_ref, "id"))
 text_value = usage_check(_text)
 
 
-def choices(name: str, values: Sequence[str]) -> type[StrEnum]:
-    """An enumerated option's choices, from the vocabulary (Typer lists them in --help)."""
-    return StrEnum(name, [(value, value) for value in values])  # type: ignore[return-value]
+def choice_of(values: Sequence[str]) -> Callable[[str], str]:
+    """A parser for an enumerated option whose choices come from the vocabulary."""
+
+    def parse(value: str) -> str:
+        if value not in values:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(values)}")
+        return value
+
+    return parse
 
 
-Kind = choices("Kind", vocabulary.KINDS)
-Binding = choices("Binding", vocabulary.BINDINGS)
-Instrument = choices("Instrument", vocabulary.INSTRUMENTS)
+def metavar_of(values: Sequence[str]) -> str:
+    """How ``--help`` lists an enumerated option's choices."""
+    return "[" + "|".join(values) + "]"
 
 
 FormatOption = Annotated[

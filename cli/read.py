@@ -14,8 +14,9 @@ from cli.common import (
     Format,
     FormatOption,
     cell,
-    choices,
+    choice_of,
     console,
+    metavar_of,
     open_ledger,
     open_read_models,
     party_value,
@@ -169,7 +170,7 @@ def _flag_code(value: str) -> str:
     return value
 
 
-Severity = choices("Severity", ("info", "warning"))
+SEVERITIES = ("info", "warning")
 
 
 @app.command()
@@ -187,7 +188,13 @@ def flags(
         typer.Option("--party", parser=party_value, help="Only flags about this party"),
     ] = None,
     severity: Annotated[
-        Severity | None, typer.Option("--severity", help="Only flags of this severity")
+        str | None,
+        typer.Option(
+            "--severity",
+            parser=choice_of(SEVERITIES),
+            metavar=metavar_of(SEVERITIES),
+            help="Only flags of this severity",
+        ),
     ] = None,
     output: FormatOption = Format.table,
 ) -> None:
@@ -199,9 +206,7 @@ def flags(
             raise typer.BadParameter(
                 f"no agreement has a party {party!r}", param_hint="'--party'"
             )
-        rows = store.flag_rows(
-            connection, key, code, party, severity.value if severity else None
-        )
+        rows = store.flag_rows(connection, key, code, party, severity)
     if output is Format.json:
         print_json(rows)
     else:

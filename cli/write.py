@@ -12,20 +12,19 @@ import typer
 from cli.app import app
 from cli.common import (
     After,
-    Binding,
     EventId,
     Format,
     FormatOption,
-    Instrument,
-    Kind,
     Note,
     Occurred,
     Source,
     Tz,
     actor_of,
+    choice_of,
     date_value,
     duration_value,
     envelope_options,
+    metavar_of,
     occurred_value,
     open_ledger,
     party_value,
@@ -35,7 +34,7 @@ from cli.common import (
 )
 from ledger.errors import Rejected
 from ledger.text import decode_utf8, read_json, visible
-from ledger.vocabulary import EVENT_TYPES, text
+from ledger.vocabulary import BINDINGS, EVENT_TYPES, INSTRUMENTS, KINDS, text
 
 if TYPE_CHECKING:
     from ledger.application import AppendResult, Submission
@@ -89,9 +88,23 @@ def register(
     party_tz: Annotated[
         list[str] | None, typer.Option("--party-tz", help="CODE=IANA zone (repeatable)")
     ] = None,
-    kind: Annotated[Kind | None, typer.Option("--kind", help="What kind of instrument")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            parser=choice_of(KINDS),
+            metavar=metavar_of(KINDS),
+            help="What kind of instrument",
+        ),
+    ] = None,
     binding: Annotated[
-        Binding | None, typer.Option("--binding", help="Legally or only politically binding")
+        str | None,
+        typer.Option(
+            "--binding",
+            parser=choice_of(BINDINGS),
+            metavar=metavar_of(BINDINGS),
+            help="Legally or only politically binding",
+        ),
     ] = None,
     open_: Annotated[
         bool, typer.Option("--open/--closed", help="Open to signature or accession")
@@ -144,8 +157,8 @@ def register(
     raw: dict[str, Any] = {"agreement": key, "type": "registered", "title": title, "open": open_}
     raw["parties"] = parties
     optional = {
-        "kind": kind.value if kind else None,
-        "binding": binding.value if binding else None,
+        "kind": kind,
+        "binding": binding,
         "depositary": depositary,
         "requires_ratification": requires_ratification or None,
         "notify": [_requirement(n) for n in notify] if notify else None,
@@ -244,8 +257,13 @@ def ratify(
     party: Annotated[str, typer.Argument(parser=party_value, help="Party code")],
     occurred: Occurred,
     instrument: Annotated[
-        Instrument | None,
-        typer.Option("--instrument", help="The instrument of consent [default: ratification]"),
+        str | None,
+        typer.Option(
+            "--instrument",
+            parser=choice_of(INSTRUMENTS),
+            metavar=metavar_of(INSTRUMENTS),
+            help="The instrument of consent [default: ratification]",
+        ),
     ] = None,
     event_id: EventId = None,
     source: Source = None,
@@ -255,7 +273,7 @@ def ratify(
 ) -> None:
     """Record a party's consent to be bound (ratification deposited)."""
     raw = {"agreement": key, "type": "ratified", "party": party}
-    raw.update(_present(instrument=instrument.value if instrument else None))
+    raw.update(_present(instrument=instrument))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
     _append_one(ctx, raw)
 

@@ -42,7 +42,14 @@ from ledger.storage import (
     retryable,
     storage_error,
 )
-from ledger.verification import StoredRow, Verification, iterate, make_digest, verify
+from ledger.verification import (
+    StoredRow,
+    Verification,
+    iterate,
+    make_digest,
+    stream_label,
+    verify,
+)
 from ledger.vocabulary import describe, read_envelope
 from ledger.worldtime import as_utc_text
 
@@ -324,7 +331,9 @@ class Ledger(Application[Any]):
         """
         current: list[Agreement.Event] = []
         for row in self.stored_rows(keys=keys):
-            where = f"an event of stream {row.originator_id}"
+            where = f"an event of stream {stream_label(row.originator_id)}"
+            if not isinstance(row.originator_id, UUID):
+                raise _unreadable(where, row.version, ValueError("stream id is not a UUID"))
             event = self._event_of(row.originator_id, row.version, row.topic, row.state, where)
             if current and event.originator_id != current[0].originator_id:
                 yield current

@@ -102,7 +102,7 @@ class _Stream:
 
     @property
     def name(self) -> str:
-        return self.key or f"stream {self.originator_id}"
+        return self.key or f"stream {stream_label(self.originator_id)}"
 
 
 def verify(
@@ -241,6 +241,11 @@ def iterate(rows: Iterable[Any]) -> Iterator[StoredRow]:
         yield StoredRow(
             _stream_id(row.originator_id), row.originator_version, row.topic, bytes(row.state)
         )
+
+
+def stream_label(originator_id: UUID | bytes) -> str:
+    """A stream id as text: the UUID, or the hex of damaged bytes."""
+    return originator_id.hex() if isinstance(originator_id, bytes) else str(originator_id)
 
 
 def _stream_id(value: Any) -> UUID | bytes:

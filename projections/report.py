@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ledger.text import visible
 from ledger.verification import make_digest
 from ledger.worldtime import as_utc_text
 from projections.audit import replay_projection
@@ -70,6 +71,7 @@ def render_report(
     environment = Environment(
         loader=PackageLoader("projections", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
+        finalize=_shown,
     )
     environment.globals.update(
         x_of=x_of, WIDTH=WIDTH, LEFT=LEFT, PLOT_RIGHT=PLOT_RIGHT, ROW=ROW, TOP=TOP
@@ -88,6 +90,11 @@ def render_report(
         generated=as_utc_text(datetime.now(UTC)),
         zones=_zones(projection.timeline, state),
     )
+
+
+def _shown(value: Any) -> Any:
+    """Every printed string with its control characters visible (then HTML-escaped)."""
+    return visible(value) if isinstance(value, str) else value
 
 
 def _ticks(axis: Axis) -> list[tuple[float, str]]:

@@ -205,7 +205,7 @@ def test_a_bad_import_line_writes_no_line_and_names_the_line(cli, db_url, tmp_pa
 
     assert result.exit_code == 3
     assert result.stderr == (
-        "Error: tisa-2014, line 6: party 'CN' is not a party of the agreement "
+        "Error: tisa-2014, line 6, signed event: party 'CN' is not a party of the agreement "
         "(parties: JP, KR, US) [unknown_party]\n"
     )
     assert count_events(db_url) == 0

@@ -108,3 +108,32 @@ def test_importing_onto_a_full_disk_is_a_storage_error_and_writes_nothing(tmp_pa
     assert done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1, done.stderr
     assert "full" in done.stderr and "other writers" not in done.stderr
     assert count_events(f"sqlite:///{tmp_path / 'after.db'}") == before
+
+
+def test_an_event_stored_when_the_read_models_cannot_follow_is_never_reported_lost(cli, db_url):
+    assert cli("import", str(EXAMPLE)).exit_code == 0
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE read_flags"))
+    engine.dispose()
+    before = count_events(db_url)
+
+    result = cli("append", "tisa-2014", "noted", "--field", "text=x", "--field", "occurred=2015")
+
+    assert result.exit_code == 5, result.output
+    assert result.stderr.count("\n") == 1
+    assert "1 event(s) were recorded (tisa-2014/13)" in result.stderr
+    assert "do not append them again" in result.stderr
+    assert count_events(db_url) == before + 1
+    assert cli("rebuild").exit_code == 0
+    assert cli("show", "tisa-2014", "--format", "json").exit_code == 0
+
+
+def test_control_characters_in_the_report_are_shown_visibly(cli, tmp_path):
+    register = {"title": "Pact \x1b[2J\u202e", "parties": ["KR"]}
+    assert cli("append", "ctl", "registered", "--json", json.dumps(register)).exit_code == 0
+    page = tmp_path / "ctl.html"
+    assert cli("report", "ctl", "-o", str(page)).exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    assert "\x1b" not in html and "\u202e" not in html
+    assert "Pact \\x1b[2J\\u202e" in html

@@ -71,7 +71,7 @@ def render_state(state: dict[str, Any], output: Format) -> None:
             "status ",
             cell(state["status"], "bold"),
             cell(
-                f" · kind {state['kind']} · binding {state['binding']}"
+                f" · kind {state['kind'] or '—'} · binding {state['binding'] or '—'}"
                 f" · in force {state['entered_into_force'] or '—'}"
                 f" · expires {state['expires'] or '—'} · version {state['version']}"
             ),

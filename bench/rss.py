@@ -10,8 +10,8 @@ import resource
 import sys
 import time
 
-from ledger.application import Ledger
-from projections.projector import Projector
+from agreement_ledger.ledger.application import Ledger
+from agreement_ledger.projections.projector import Projector
 
 
 def main(operation: str, db: str) -> None:

@@ -6,10 +6,9 @@ import signal
 import threading
 
 import typer
-
-from cli.app import Settings, app
-from cli.common import open_projector
-from projections import store
+from agreement_ledger.cli.app import Settings, app
+from agreement_ledger.cli.common import open_projector
+from agreement_ledger.projections import store
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -18,8 +17,8 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply every migration the database does not have yet."""
-    from ledger.application import Ledger
-    from ledger.storage import current_revision, upgrade
+    from agreement_ledger.ledger.application import Ledger
+    from agreement_ledger.ledger.storage import current_revision, upgrade
 
     settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]
     ledger = Ledger(settings.db, check_schema=False)
@@ -39,7 +38,7 @@ def follow_command(
     ),
 ) -> None:
     """Keep the read models current as other machines append (LISTEN/NOTIFY on PostgreSQL)."""
-    from projections.follow import follow
+    from agreement_ledger.projections.follow import follow
 
     projector = open_projector(ctx)
     stop = threading.Event()

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
+from agreement_ledger.ledger.errors import LedgerError
+from agreement_ledger.ledger.text import has_control, unstorable, visible
 from typer.core import TyperGroup
 from typer.exceptions import Abort, TyperException
-
-from ledger.errors import LedgerError
-from ledger.text import has_control, unstorable, visible
 
 
 class OneLineErrors(TyperGroup):
@@ -110,7 +109,7 @@ def settings(
 
 def _check_database(db: str) -> None:
     """Refuse a database the ledger cannot use: unreadable text, or one that keeps nothing."""
-    from ledger.storage import is_in_memory, normalise_url
+    from agreement_ledger.ledger.storage import is_in_memory, normalise_url
 
     if unstorable(db) or has_control(db):
         raise typer.BadParameter("not a readable path or URL", param_hint="'--db'")

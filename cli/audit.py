@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-
-from cli.app import app, fail
-from cli.common import (
+from agreement_ledger.cli.app import app, fail
+from agreement_ledger.cli.common import (
     Format,
     FormatOption,
     moment_value,
@@ -17,12 +16,12 @@ from cli.common import (
     print_json,
     print_table,
 )
-from cli.read import render_state
-from ledger.errors import Rejected
-from ledger.text import decode_utf8, read_json, to_json
+from agreement_ledger.cli.read import render_state
+from agreement_ledger.ledger.errors import Rejected
+from agreement_ledger.ledger.text import decode_utf8, read_json, to_json
 
 if TYPE_CHECKING:
-    from ledger.verification import Verification
+    from agreement_ledger.ledger.verification import Verification
 
 
 @app.command()
@@ -48,8 +47,8 @@ def replay(
     output: FormatOption = Format.table,
 ) -> None:
     """The state of an agreement as of a world time, as the ledger knew it at a ledger time."""
-    from projections.audit import replay as replay_agreement
-    from projections.projector import Projector
+    from agreement_ledger.projections.audit import replay as replay_agreement
+    from agreement_ledger.projections.projector import Projector
 
     state = replay_agreement(Projector(open_ledger(ctx)), key, as_of, known_at)
     if output is Format.table:
@@ -104,7 +103,7 @@ def digest(
     out: Annotated[Path, typer.Option("-o", "--output", help="File to write the digest to")],
 ) -> None:
     """Write one hash over every stream's head, to check the ledger against later."""
-    from ledger.verification import digest_bytes
+    from agreement_ledger.ledger.verification import digest_bytes
 
     document = open_ledger(ctx).digest()
     if not document["verified"]:
@@ -119,8 +118,8 @@ def digest(
 @app.command()
 def audit(ctx: typer.Context, output: FormatOption = Format.table) -> None:
     """Rebuild the read models in a scratch space and report any drift from the stored ones."""
-    from projections.audit import audit as audit_read_models
-    from projections.projector import Projector
+    from agreement_ledger.projections.audit import audit as audit_read_models
+    from agreement_ledger.projections.projector import Projector
 
     result = audit_read_models(Projector(open_ledger(ctx)))
     if output is Format.json:
@@ -164,7 +163,7 @@ def report(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report: state, timeline, flags, history, verification."""
-    from projections.report import render_report
+    from agreement_ledger.projections.report import render_report
 
     html = render_report(open_projector(ctx), key, as_of, known_at)
     out.write_text(html, encoding="utf-8")

@@ -9,22 +9,20 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from agreement_ledger.cli.app import Settings
+from agreement_ledger.ledger import vocabulary
+from agreement_ledger.ledger.errors import Rejected
+from agreement_ledger.ledger.text import check_storable, to_json, visible
+from agreement_ledger.ledger.worldtime import parse_occurred
+from agreement_ledger.projections import store
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cli.app import Settings
-from ledger import vocabulary
-from ledger.errors import Rejected
-from ledger.text import check_storable, to_json, visible
-from ledger.worldtime import parse_occurred
-from projections import store
-
 if TYPE_CHECKING:
+    from agreement_ledger.ledger.application import Ledger
+    from agreement_ledger.projections.projector import Projector
     from sqlalchemy import Engine
-
-    from ledger.application import Ledger
-    from projections.projector import Projector
 
 
 class Format(StrEnum):
@@ -128,8 +126,10 @@ Tz = Annotated[
 
 def open_ledger(ctx: typer.Context) -> Ledger:
     """The ledger, wired so that every append brings the read models up to date."""
-    from ledger.application import Ledger  # the event store's libraries load only when needed
-    from projections.projector import Projector
+    from agreement_ledger.ledger.application import (
+        Ledger,  # the event store's libraries load only when needed
+    )
+    from agreement_ledger.projections.projector import Projector
 
     settings: Settings = ctx.obj
     ledger = Ledger(settings.db)
@@ -139,7 +139,7 @@ def open_ledger(ctx: typer.Context) -> Ledger:
 
 def open_projector(ctx: typer.Context) -> Projector:
     """The read models, caught up before they are read."""
-    from projections.projector import Projector
+    from agreement_ledger.projections.projector import Projector
 
     projector = Projector(open_ledger(ctx))
     projector.catch_up()
@@ -152,9 +152,8 @@ def open_read_models(ctx: typer.Context) -> Engine:
     The common case, read models already current, is checked with SQLAlchemy
     Core alone; only when they are behind is the event store opened to catch up.
     """
+    from agreement_ledger.ledger.storage import ensure_schema, normalise_url
     from sqlalchemy import create_engine
-
-    from ledger.storage import ensure_schema, normalise_url
 
     settings: Settings = ctx.obj
     engine = create_engine(normalise_url(settings.db))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cli import admin, audit, read, write  # noqa: F401  (importing registers the commands)
-from cli.app import app
+from agreement_ledger.cli import admin, audit, read, write  # noqa: F401  (importing registers the commands)
+from agreement_ledger.cli.app import app
 
 
 def main() -> None:

@@ -5,12 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
-from rich.text import Text
-
-from cli.app import app
-from cli.common import (
+from agreement_ledger.cli.app import app
+from agreement_ledger.cli.common import (
     Format,
     FormatOption,
     cell,
@@ -24,9 +20,12 @@ from cli.common import (
     print_json_lines,
     print_table,
 )
-from ledger.errors import UnknownAgreement
-from projections import store
-from projections.chart import layout, track
+from agreement_ledger.ledger.errors import UnknownAgreement
+from agreement_ledger.projections import store
+from agreement_ledger.projections.chart import layout, track
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
 
 Key = Annotated[str, typer.Argument(help="Agreement key")]
 
@@ -161,7 +160,7 @@ def render_flags(rows: list[dict[str, Any]]) -> None:
 
 
 def _flag_code(value: str) -> str:
-    from projections.flags import known_codes
+    from agreement_ledger.projections.flags import known_codes
 
     if value not in known_codes():
         raise typer.BadParameter(
@@ -321,7 +320,7 @@ def history(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -
 @app.command()
 def rebuild(ctx: typer.Context) -> None:
     """Drop the read models and rebuild them from the event log."""
-    from projections.projector import Projector
+    from agreement_ledger.projections.projector import Projector
 
     ledger = open_ledger(ctx)
     rebuilder = Projector(ledger)

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-
-from cli.app import app
-from cli.common import (
+from agreement_ledger.cli.app import app
+from agreement_ledger.cli.common import (
     After,
     EventId,
     Format,
@@ -32,16 +31,16 @@ from cli.common import (
     text_value,
     zone_value,
 )
-from ledger.errors import Rejected
-from ledger.text import decode_utf8, read_json, visible
-from ledger.vocabulary import BINDINGS, EVENT_TYPES, INSTRUMENTS, KINDS, text
+from agreement_ledger.ledger.errors import Rejected
+from agreement_ledger.ledger.text import decode_utf8, read_json, visible
+from agreement_ledger.ledger.vocabulary import BINDINGS, EVENT_TYPES, INSTRUMENTS, KINDS, text
 
 if TYPE_CHECKING:
-    from ledger.application import AppendResult, Submission
+    from agreement_ledger.ledger.application import AppendResult, Submission
 
 
 def _append_one(ctx: typer.Context, raw: dict[str, Any]) -> None:
-    from ledger.application import Submission
+    from agreement_ledger.ledger.application import Submission
 
     ledger = open_ledger(ctx)
     result = ledger.append([Submission(raw)], actor=actor_of(ctx), ignore_ledger_keys=False)
@@ -416,7 +415,7 @@ def import_(
 
 
 def _read_lines(file: str) -> list[Submission]:
-    from ledger.application import Submission
+    from agreement_ledger.ledger.application import Submission
 
     if file == "-":
         data = sys.stdin.buffer.read()

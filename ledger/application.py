@@ -19,6 +19,26 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from agreement_ledger.ledger.domain import Agreement, agreement_id
+from agreement_ledger.ledger.errors import Rejected, StorageError, UnknownAgreement, WriteConflict
+from agreement_ledger.ledger.recorder import BatchingRecorder, LedgerMapper
+from agreement_ledger.ledger.storage import (
+    EVENTS_TABLE,
+    ensure_schema,
+    normalise_url,
+    retryable,
+    storage_error,
+)
+from agreement_ledger.ledger.verification import (
+    StoredRow,
+    Verification,
+    iterate,
+    make_digest,
+    stream_label,
+    verify,
+)
+from agreement_ledger.ledger.vocabulary import describe, read_envelope
+from agreement_ledger.ledger.worldtime import as_utc_text
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import (
@@ -31,27 +51,6 @@ from eventsourcing.persistence import (
 )
 from sqlalchemy import Engine, LargeBinary, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
-
-from ledger.domain import Agreement, agreement_id
-from ledger.errors import Rejected, StorageError, UnknownAgreement, WriteConflict
-from ledger.recorder import BatchingRecorder, LedgerMapper
-from ledger.storage import (
-    EVENTS_TABLE,
-    ensure_schema,
-    normalise_url,
-    retryable,
-    storage_error,
-)
-from ledger.verification import (
-    StoredRow,
-    Verification,
-    iterate,
-    make_digest,
-    stream_label,
-    verify,
-)
-from ledger.vocabulary import describe, read_envelope
-from ledger.worldtime import as_utc_text
 
 WRITE_ATTEMPTS = 16
 FLUSH_AGREEMENTS = 2000

@@ -12,14 +12,13 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from agreement_ledger.ledger.chain import GENESIS, record_hash
+from agreement_ledger.ledger.errors import AlreadyRegistered, ConflictingId, Rejected
+from agreement_ledger.ledger.rules import StreamState, corrected_envelope, reject_in_correction
+from agreement_ledger.ledger.vocabulary import Envelope, read_envelope
+from agreement_ledger.ledger.worldtime import Occurred, as_utc_text
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
-
-from ledger.chain import GENESIS, record_hash
-from ledger.errors import AlreadyRegistered, ConflictingId, Rejected
-from ledger.rules import StreamState, corrected_envelope, reject_in_correction
-from ledger.vocabulary import Envelope, read_envelope
-from ledger.worldtime import Occurred, as_utc_text
+from eventsourcing.utils import get_topic, register_topic
 
 AGREEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:agreement-ledger:agreement")
 
@@ -282,10 +281,22 @@ EVENT_CLASSES: dict[str, type[Agreement.Event]] = {
 }
 
 
+LEGACY_MODULE = "ledger.domain"
+"""Where release 0.1 defined the event classes, before the package had one import name:
+its stored rows name topics such as ``ledger.domain:Agreement.Signed``."""
+
 EVENT_TOPICS: dict[str, type[Agreement.Event]] = {
-    get_topic(cls): cls for cls in EVENT_CLASSES.values()
+    **{f"{LEGACY_MODULE}:{cls.__qualname__}": cls for cls in EVENT_CLASSES.values()},
+    **{get_topic(cls): cls for cls in EVENT_CLASSES.values()},
 }
 """The only topics a stored row may name: decoding never imports anything else."""
+
+# The library resolves old topics (of the events, and of the aggregate that a
+# registration names as its originator) to today's classes.
+register_topic(f"{LEGACY_MODULE}:Agreement", Agreement)
+for _topic, _cls in EVENT_TOPICS.items():
+    if _topic.startswith(f"{LEGACY_MODULE}:"):
+        register_topic(_topic, _cls)
 
 
 def event_class_of(topic: str) -> type[Agreement.Event] | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.errors import (
+from agreement_ledger.ledger.errors import (
     AlreadyInForce,
     AlreadySigned,
     ContradictoryOrder,
@@ -23,8 +23,8 @@ from ledger.errors import (
     UnknownEvent,
     UnknownParty,
 )
-from ledger.vocabulary import ENVELOPE_KEYS, EVENT_TYPES, Envelope
-from ledger.worldtime import Occurred, as_utc_text, parse_occurred
+from agreement_ledger.ledger.vocabulary import ENVELOPE_KEYS, EVENT_TYPES, Envelope
+from agreement_ledger.ledger.worldtime import Occurred, as_utc_text, parse_occurred
 
 UNCORRECTABLE_KEYS = frozenset({"agreement", "type", "id"})
 

@@ -13,12 +13,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agreement_ledger.ledger.errors import SchemaOutdated, StorageError
+from agreement_ledger.migrations import HEAD
 from sqlalchemy import Engine, column, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-
-from ledger.errors import SchemaOutdated, StorageError
-from migrations import HEAD
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -113,7 +112,7 @@ def alembic_config(url: str | None = None) -> Config:
     from alembic.config import Config  # Alembic is loaded only to migrate
 
     config = Config()
-    config.set_main_option("script_location", str(files("migrations")))
+    config.set_main_option("script_location", str(files("agreement_ledger.migrations")))
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

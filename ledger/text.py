@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ledger.errors import InvalidField
+from agreement_ledger.ledger.errors import InvalidField
 
 MAX_DEPTH = 32
 """Deepest nesting of objects and lists accepted in one event (the vocabulary needs 4)."""

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.chain import GENESIS, record_hash
-from ledger.domain import agreement_id, chain_record, event_class_of
-from ledger.vocabulary import Envelope
+from agreement_ledger.ledger.chain import GENESIS, record_hash
+from agreement_ledger.ledger.domain import agreement_id, chain_record, event_class_of
+from agreement_ledger.ledger.vocabulary import Envelope
 
 DIGEST_FORMAT = "agreement-ledger-digest/1"
 

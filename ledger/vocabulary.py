@@ -16,10 +16,9 @@ from datetime import date
 from typing import Any
 
 import isodate
-
-from ledger.errors import InvalidField, UnknownEventType
-from ledger.text import check_storable, has_control
-from ledger.worldtime import check_zone_name
+from agreement_ledger.ledger.errors import InvalidField, UnknownEventType
+from agreement_ledger.ledger.text import check_storable, has_control
+from agreement_ledger.ledger.worldtime import check_zone_name
 
 AGREEMENT_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 PARTY_CODE = re.compile(r"[A-Z][A-Z0-9_-]{0,31}")

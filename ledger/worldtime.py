@@ -19,7 +19,7 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ledger.errors import InvalidOccurred, InvalidTimeZone
+from agreement_ledger.ledger.errors import InvalidOccurred, InvalidTimeZone
 
 
 class Precision(StrEnum):

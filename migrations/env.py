@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 
+from agreement_ledger.ledger.storage import normalise_url
 from alembic import context
 from sqlalchemy import create_engine
-
-from ledger.storage import normalise_url
 
 
 def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agreement_ledger.ledger.errors import InvalidMoment, Rejected, StorageError, UnknownAgreement
+from agreement_ledger.ledger.worldtime import as_of_instant, as_utc_text
+from agreement_ledger.projections import store
+from agreement_ledger.projections.project import Projection, project
+from agreement_ledger.projections.projector import Projector
 from sqlalchemy import Connection, create_engine, select
 from sqlalchemy.exc import SQLAlchemyError
-
-from ledger.errors import InvalidMoment, Rejected, StorageError, UnknownAgreement
-from ledger.worldtime import as_of_instant, as_utc_text
-from projections import store
-from projections.project import Projection, project
-from projections.projector import Projector
 
 
 class NotYetKnown(Rejected):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ledger.worldtime import zone
+from agreement_ledger.ledger.worldtime import zone
 
 AGREEMENT_LANE = "agreement"
 POINT_PRECISIONS = frozenset({"minute", "second"})

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.domain import Agreement, History
-from ledger.errors import StorageError
-from ledger.rules import Fact
-from ledger.vocabulary import Envelope
-from ledger.worldtime import Chronology, Dated, Occurred, Order, start_of_day
+from agreement_ledger.ledger.domain import Agreement, History
+from agreement_ledger.ledger.errors import StorageError
+from agreement_ledger.ledger.rules import Fact
+from agreement_ledger.ledger.vocabulary import Envelope
+from agreement_ledger.ledger.worldtime import Chronology, Dated, Occurred, Order, start_of_day
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import isodate
-
-from ledger.rules import Fact
-from ledger.worldtime import LATEST, Order, as_utc_text, zone
-from projections.facts import Facts, end_of, relative_to, start_of
-from projections.state import AgreementState
+from agreement_ledger.ledger.rules import Fact
+from agreement_ledger.ledger.worldtime import LATEST, Order, as_utc_text, zone
+from agreement_ledger.projections.facts import Facts, end_of, relative_to, start_of
+from agreement_ledger.projections.state import AgreementState
 
 WARNING, INFO = "warning", "info"
 DEFINITE, POSSIBLE = "definite", "possible"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from projections.projector import Projector
+from agreement_ledger.projections.projector import Projector
 
 Report = Callable[[int], None]
 

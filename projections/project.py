@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ledger.domain import Agreement
-from ledger.rules import Fact
-from ledger.vocabulary import Envelope
-from ledger.worldtime import as_utc_text
-from projections.facts import Facts, world_order
-from projections.flags import Flag, evaluate
-from projections.state import AgreementState, compute_state
+from agreement_ledger.ledger.domain import Agreement
+from agreement_ledger.ledger.rules import Fact
+from agreement_ledger.ledger.vocabulary import Envelope
+from agreement_ledger.ledger.worldtime import as_utc_text
+from agreement_ledger.projections.facts import Facts, world_order
+from agreement_ledger.projections.flags import Flag, evaluate
+from agreement_ledger.projections.state import AgreementState, compute_state
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from agreement_ledger.ledger.application import Ledger, reading
+from agreement_ledger.ledger.domain import Agreement
+from agreement_ledger.ledger.errors import StorageError, WriteConflict
+from agreement_ledger.ledger.storage import retryable, storage_error
+from agreement_ledger.projections import store
+from agreement_ledger.projections.project import Projection, project
+from agreement_ledger.projections.store import PROJECTION_VERSION
 from eventsourcing.persistence import Notification, PersistenceError
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
-
-from ledger.application import Ledger, reading
-from ledger.domain import Agreement
-from ledger.errors import StorageError, WriteConflict
-from ledger.storage import retryable, storage_error
-from projections import store
-from projections.project import Projection, project
-from projections.store import PROJECTION_VERSION
 
 BATCH = 500
 WRITE_BATCH = 200

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from agreement_ledger.ledger.text import visible
+from agreement_ledger.ledger.verification import make_digest
+from agreement_ledger.ledger.worldtime import as_utc_text
+from agreement_ledger.projections.audit import replay_projection
+from agreement_ledger.projections.chart import Axis, Mark, layout
+from agreement_ledger.projections.projector import Projector
 from jinja2 import Environment, PackageLoader, select_autoescape
-
-from ledger.text import visible
-from ledger.verification import make_digest
-from ledger.worldtime import as_utc_text
-from projections.audit import replay_projection
-from projections.chart import Axis, Mark, layout
-from projections.projector import Projector
 
 WIDTH, LEFT, PLOT_RIGHT, ROW, TOP = 1000, 110, 620, 24, 70
 
@@ -69,7 +68,7 @@ def render_report(
     checked = projector.ledger.verify(key)
     digest = make_digest(checked.heads, checked.events_checked, as_utc_text(datetime.now(UTC)))
     environment = Environment(
-        loader=PackageLoader("projections", "templates"),
+        loader=PackageLoader("agreement_ledger.projections", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         finalize=_shown,
     )

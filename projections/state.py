@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.rules import Fact
-from ledger.worldtime import Order
-from projections.facts import Facts, start_of, world_order
+from agreement_ledger.ledger.rules import Fact
+from agreement_ledger.ledger.worldtime import Order
+from agreement_ledger.projections.facts import Facts, start_of, world_order
 
 
 @dataclass

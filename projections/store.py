@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from agreement_ledger.ledger.errors import StorageError
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -29,10 +30,8 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.errors import StorageError
-
 if TYPE_CHECKING:
-    from projections.project import Projection
+    from agreement_ledger.projections.project import Projection
 
 PROJECTION_VERSION = 3
 """Bump whenever projected rows change shape or meaning: stored read models written

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.domain import Agreement
-from ledger.vocabulary import read_envelope
-from ledger.worldtime import as_of_instant
-from projections.project import Projection, project
+from agreement_ledger.ledger.domain import Agreement
+from agreement_ledger.ledger.vocabulary import read_envelope
+from agreement_ledger.ledger.worldtime import as_of_instant
+from agreement_ledger.projections.project import Projection, project
 
 RECORDED = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import sys
 
-from ledger.application import Ledger, Submission
-from ledger.errors import LedgerError
-from projections.projector import Projector
+from agreement_ledger.ledger.application import Ledger, Submission
+from agreement_ledger.ledger.errors import LedgerError
+from agreement_ledger.projections.projector import Projector
 
 
 def main(db: str, key: str, count: int, name: str) -> int:

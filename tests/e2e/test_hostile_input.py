@@ -134,9 +134,8 @@ def test_an_export_with_line_separators_in_text_imports_again(
     path = tmp_path / "export.jsonl"
     path.write_text(exported, encoding="utf-8")
     other = new_db()
+    from agreement_ledger.cli.main import app
     from typer.testing import CliRunner
-
-    from cli.main import app
 
     result = CliRunner().invoke(app, ["--db", other, "import", str(path)])
     assert result.exit_code == 0, result.output
@@ -245,9 +244,8 @@ def test_db_upgrade_on_a_schema_from_a_newer_release_is_one_line(cli, db_url, se
 @pytest.mark.parametrize("command", [["import", str(EXAMPLE)], ["list"],
                                      ["register", "x", "--title", "t"]])
 def test_in_memory_databases_are_refused(url, command):
+    from agreement_ledger.cli.main import app
     from typer.testing import CliRunner
-
-    from cli.main import app
 
     result = CliRunner().invoke(app, ["--db", url, *command])
     assert "in-memory" in one_line_error(result, 2)

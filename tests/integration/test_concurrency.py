@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from agreement_ledger.cli.main import app
+from agreement_ledger.ledger.application import Ledger, Submission
+from agreement_ledger.ledger.domain import agreement_id
+from agreement_ledger.projections.audit import audit
+from agreement_ledger.projections.projector import Projector
 from typer.testing import CliRunner
-
-from cli.main import app
-from ledger.application import Ledger, Submission
-from ledger.domain import agreement_id
-from projections.audit import audit
-from projections.projector import Projector
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITERS = 8
@@ -75,7 +74,7 @@ def test_a_conflict_that_retries_cannot_resolve_exits_4(db_url, monkeypatch):
         raise IntegrityError("duplicate key value violates unique constraint")
 
     monkeypatch.setattr(Ledger, "save", always_taken)
-    monkeypatch.setattr("ledger.application.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("agreement_ledger.ledger.application.time.sleep", lambda seconds: None)
     result = CliRunner().invoke(
         app, ["--db", db_url, "sign", "pact", "KR", "--occurred", "2015-01-01"]
     )

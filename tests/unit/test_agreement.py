@@ -6,11 +6,15 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from ledger.chain import GENESIS, record_hash
-from ledger.domain import Agreement
-from ledger.errors import AlreadySigned, ConflictingId, InvalidCorrection, UnknownParty
-from ledger.vocabulary import read_envelope
+from agreement_ledger.ledger.chain import GENESIS, record_hash
+from agreement_ledger.ledger.domain import Agreement
+from agreement_ledger.ledger.errors import (
+    AlreadySigned,
+    ConflictingId,
+    InvalidCorrection,
+    UnknownParty,
+)
+from agreement_ledger.ledger.vocabulary import read_envelope
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

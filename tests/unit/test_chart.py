@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from ledger.worldtime import as_utc_text, parse_occurred
-from projections.chart import AGREEMENT_LANE, Axis, columns, layout, track
+from agreement_ledger.ledger.worldtime import as_utc_text, parse_occurred
+from agreement_ledger.projections.chart import AGREEMENT_LANE, Axis, columns, layout, track
 
 
 def entry(event_id: str, occurred: str, zone: str | None = None, party: str | None = None) -> dict:

@@ -1,0 +1,69 @@
+"""A ledger written by release 0.1 keeps working after the package took one import name.
+
+``tests/fixtures/release-0.1.db`` was written by release 0.1, whose stored rows
+name their event classes ``ledger.domain:Agreement.…``; the ``show`` documents
+beside it are what that release printed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from agreement_ledger.cli.main import app
+from typer.testing import CliRunner
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture
+def old_ledger(tmp_path: Path) -> str:
+    copy = tmp_path / "release-0.1.db"
+    shutil.copy(FIXTURES / "release-0.1.db", copy)
+    return str(copy)
+
+
+def run(db: str, *args: str):
+    return CliRunner().invoke(app, ["--db", db, *args])
+
+
+def topics(db: str) -> list[str]:
+    with sqlite3.connect(db) as connection:
+        return [row[0] for row in connection.execute("SELECT topic FROM ledger_events ORDER BY id")]
+
+
+def test_the_fixture_is_a_release_0_1_ledger(old_ledger):
+    assert all(topic.startswith("ledger.domain:Agreement.") for topic in topics(old_ledger))
+
+
+@pytest.mark.parametrize("key", ["tisa-2014", "pact-b"])
+def test_it_shows_what_release_0_1_showed(old_ledger, key):
+    shown = run(old_ledger, "show", key, "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    expected = json.loads((FIXTURES / f"show-{key}.json").read_text())
+    assert json.loads(shown.stdout) == expected
+
+
+def test_it_verifies_replays_and_audits(old_ledger):
+    verified = run(old_ledger, "verify")
+    assert verified.stdout == "ok: 19 events checked, every chain intact\n"
+    replayed = json.loads(run(old_ledger, "replay", "pact-b", "--as-of", "2019-11-23",
+                              "--format", "json").stdout)
+    assert replayed["termination"]["status"] == "suspended"
+    assert run(old_ledger, "audit").exit_code == 0
+    history = run(old_ledger, "history", "pact-b", "--format", "json").stdout.splitlines()
+    assert json.loads(history[2])["corrected_by"] == ["pact-b/7"]
+
+
+def test_it_accepts_appends_and_the_chain_runs_on_across_the_rename(old_ledger):
+    appended = run(old_ledger, "append", "tisa-2014", "noted", "--field", "text=later",
+                   "--field", "occurred=2015-01-05")
+    assert appended.stdout == "appended tisa-2014/13\n"
+    assert topics(old_ledger)[-1] == "agreement_ledger.ledger.domain:Agreement.Noted"
+    assert run(old_ledger, "verify").stdout == "ok: 20 events checked, every chain intact\n"
+    assert run(old_ledger, "rebuild").exit_code == 0
+    shown = json.loads(run(old_ledger, "show", "tisa-2014", "--format", "json").stdout)
+    assert shown["version"] == 13

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from agreement_ledger.ledger.application import Ledger, Submission
-from agreement_ledger.projections.projector import Projector
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from rich.console import Console
 from rich.table import Table
 
+from agreement_ledger.ledger.application import Ledger, Submission
+from agreement_ledger.projections.projector import Projector
 from bench.register import register
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,9 +216,9 @@ def sqlite_figures(size: int, folder: Path, runs: int = 5) -> dict[str, float]:
 
 
 def postgresql_figures(size: int) -> dict[str, float]:
-    from agreement_ledger.ledger.storage import upgrade
     from sqlalchemy import create_engine, text
 
+    from agreement_ledger.ledger.storage import upgrade
     from tests import pgcluster
 
     cluster = pgcluster.start()

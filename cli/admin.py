@@ -6,6 +6,7 @@ import signal
 import threading
 
 import typer
+
 from agreement_ledger.cli.app import Settings, app
 from agreement_ledger.cli.common import open_projector
 from agreement_ledger.projections import store

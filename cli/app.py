@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from agreement_ledger.ledger.errors import LedgerError
-from agreement_ledger.ledger.text import has_control, unstorable, visible
 from typer.core import TyperGroup
 from typer.exceptions import Abort, TyperException
+
+from agreement_ledger.ledger.errors import LedgerError
+from agreement_ledger.ledger.text import actor_problem, has_control, unstorable, visible
 
 
 class OneLineErrors(TyperGroup):
@@ -21,12 +24,21 @@ class OneLineErrors(TyperGroup):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["standalone_mode"] = False
+        if sys.stdout is None:  # started with standard output closed: nowhere to answer
+            fail("standard output is closed; nothing could be written", 2)
         try:
             result = super().main(*args, **kwargs)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            reader_stopped()
+        except SystemExit:
+            # Typer ends a write to a closed pipe itself: exit 1, its streams pacified.
+            if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+                reader_stopped()
+            raise
         except TyperException as error:
             if type(error).__name__ == "NoArgsIsHelpError":
-                typer.echo(error.format_message(), err=True)
-                sys.exit(2)
+                fail("missing command; see --help for the commands", 2)
             fail(error.format_message(), error.exit_code)
         except Abort:
             fail("aborted", 1)
@@ -39,6 +51,13 @@ class OneLineErrors(TyperGroup):
         except Exception as error:
             fail(*unforeseen(error))
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def reader_stopped() -> None:
+    """The reader stopped reading (`ledger export | head`): its choice, not an error."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os._exit(0)  # nothing is left to flush that anyone would read
 
 
 STORAGE_ERROR_MODULES = ("sqlalchemy", "eventsourcing", "psycopg", "sqlite3", "alembic")
@@ -98,10 +117,9 @@ def settings(
     ] = None,
 ) -> None:
     """An event-sourced, tamper-evident ledger of agreements between parties."""
-    if actor is not None and (not actor.strip() or has_control(actor) or len(actor) > 128):
-        raise typer.BadParameter(
-            "must be 1 to 128 characters without control characters", param_hint="'--actor'"
-        )
+    problem = actor_problem(actor) if actor is not None else None
+    if problem is not None:
+        raise typer.BadParameter(problem, param_hint="'--actor'")
     if db is not None:
         _check_database(db)
     ctx.obj = Settings(db=db, actor=actor)

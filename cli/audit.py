@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
 from agreement_ledger.cli.app import app, fail
 from agreement_ledger.cli.common import (
     Format,
@@ -15,10 +16,11 @@ from agreement_ledger.cli.common import (
     open_projector,
     print_json,
     print_table,
+    write_output,
 )
 from agreement_ledger.cli.read import render_state
 from agreement_ledger.ledger.errors import Rejected
-from agreement_ledger.ledger.text import decode_utf8, read_json, to_json
+from agreement_ledger.ledger.text import decode_utf8, read_json, to_json, visible
 
 if TYPE_CHECKING:
     from agreement_ledger.ledger.verification import Verification
@@ -77,6 +79,8 @@ def verify(
             fail(f"cannot read digest {digest}: {error.strerror or error}", 2)
         except Rejected as error:
             fail(f"cannot read digest {digest}: {error.reason}", 2)
+        if not isinstance(document, dict):
+            document = {}  # not a JSON object, so not a digest: checked (and refused) as one
     result = open_ledger(ctx).verify(key, document)
     _report(result, output)
     if not result.ok:
@@ -100,7 +104,9 @@ def _report(result: Verification, output: Format) -> None:
 @app.command()
 def digest(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("-o", "--output", help="File to write the digest to")],
+    out: Annotated[
+        str, typer.Option("-o", "--output", help="File to write the digest to (- for stdout)")
+    ],
 ) -> None:
     """Write one hash over every stream's head, to check the ledger against later."""
     from agreement_ledger.ledger.verification import digest_bytes
@@ -108,10 +114,11 @@ def digest(
     document = open_ledger(ctx).digest()
     if not document["verified"]:
         fail("the chains have problems (run `ledger verify`); no digest written", 1)
-    out.write_bytes(digest_bytes(document))
+    write_output(out, digest_bytes(document))
     typer.echo(
         f"digest of {len(document['streams'])} streams, {document['events']} events: "
-        f"{document['digest']}"
+        f"{document['digest']}",
+        err=out == "-",  # the digest itself is on stdout
     )
 
 
@@ -152,7 +159,7 @@ def export(
 def report(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
-    out: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    out: Annotated[str, typer.Option("-o", "--output", help="HTML file to write (- for stdout)")],
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", parser=moment_value, help="World time, as in `replay`"),
@@ -166,5 +173,6 @@ def report(
     from agreement_ledger.projections.report import render_report
 
     html = render_report(open_projector(ctx), key, as_of, known_at)
-    out.write_text(html, encoding="utf-8")
-    typer.echo(f"report of {key} written to {out}")
+    write_output(out, html.encode("utf-8"))
+    if out != "-":
+        typer.echo(f"report of {key} written to {visible(out)}")

@@ -6,23 +6,26 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from agreement_ledger.cli.app import Settings
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from agreement_ledger.cli.app import Settings, reader_stopped
 from agreement_ledger.ledger import vocabulary
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import check_storable, to_json, visible
 from agreement_ledger.ledger.worldtime import parse_occurred
 from agreement_ledger.projections import store
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from agreement_ledger.ledger.application import Ledger
     from agreement_ledger.projections.projector import Projector
-    from sqlalchemy import Engine
 
 
 class Format(StrEnum):
@@ -152,8 +155,9 @@ def open_read_models(ctx: typer.Context) -> Engine:
     The common case, read models already current, is checked with SQLAlchemy
     Core alone; only when they are behind is the event store opened to catch up.
     """
-    from agreement_ledger.ledger.storage import ensure_schema, normalise_url
     from sqlalchemy import create_engine
+
+    from agreement_ledger.ledger.storage import ensure_schema, normalise_url
 
     settings: Settings = ctx.obj
     engine = create_engine(normalise_url(settings.db))
@@ -187,6 +191,20 @@ def envelope_options(
     return envelope
 
 
+def write_output(target: str, data: bytes, option: str = "'-o'") -> None:
+    """Write a produced file, or standard output for ``-``; a failure names the file."""
+    if target == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        Path(target).write_bytes(data)
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot write {target}: {error.strerror or error}", param_hint=option
+        ) from None
+
+
 def print_json(value: Any) -> None:
     typer.echo(to_json(value, indent=2))
 
@@ -196,9 +214,16 @@ def print_json_lines(values: Iterable[dict[str, Any]]) -> None:
         typer.echo(to_json(value))
 
 
+class _Console(Console):
+    """Rich's console, ending quietly when the reader closes the pipe (Rich would exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        reader_stopped()
+
+
 def console() -> Console:
     """A console for tables; a pipe or a file gets full width rather than 80 columns."""
-    return Console(width=None if sys.stdout.isatty() else 240)
+    return _Console(width=None if sys.stdout.isatty() else 240)
 
 
 def cell(value: Any, style: str = "") -> Text:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+
 from agreement_ledger.cli.app import app
 from agreement_ledger.cli.common import (
     Format,
@@ -23,9 +27,6 @@ from agreement_ledger.cli.common import (
 from agreement_ledger.ledger.errors import UnknownAgreement
 from agreement_ledger.projections import store
 from agreement_ledger.projections.chart import layout, track
-from rich.progress import Progress
-from rich.table import Table
-from rich.text import Text
 
 Key = Annotated[str, typer.Argument(help="Agreement key")]
 

@@ -3,11 +3,13 @@ the generic ``append``, and ``import`` of JSON Lines."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
 from agreement_ledger.cli.app import app
 from agreement_ledger.cli.common import (
     After,
@@ -145,6 +147,13 @@ def register(
     """Register a new agreement and its parties."""
     names = _pairs("--party-name", party_name)
     zones = _pairs("--party-tz", party_tz, zone_value)
+    for option, given in (("--party-name", names), ("--party-tz", zones)):
+        for code in given:
+            if code not in (party or []):
+                raise typer.BadParameter(
+                    f"{code!r} is not one of the parties given with --party",
+                    param_hint=f"'{option}'",
+                )
     parties = []
     for code in party or []:
         entry = {"code": code}
@@ -171,20 +180,26 @@ def register(
 
 
 def _requirement(value: str) -> dict[str, str]:
-    parts = value.split(":", 2)
-    if len(parts) < 2:
+    """``PARTY:BODY[:WITHIN]``; the body may hold colons, WITHIN is the part after the last."""
+    party, sep, rest = value.partition(":")
+    if not sep or not rest:
         raise typer.BadParameter(
             f"expected PARTY:BODY[:WITHIN], got {value!r}", param_hint="'--notify'"
         )
-    checks = (party_value, text_value, duration_value)
+    body, within = rest, None
+    head, sep, tail = rest.rpartition(":")
+    if sep and re.fullmatch(r"[-+]?P[0-9.,YMWDTHS]*", tail):
+        body, within = head, tail
     try:
-        for part, check in zip(parts, checks, strict=False):
-            check(part)
+        party_value(party)
+        text_value(body)
+        if within is not None:
+            duration_value(within)
     except typer.BadParameter as error:
         raise typer.BadParameter(error.message, param_hint="'--notify'") from None
-    requirement = {"party": parts[0], "body": parts[1]}
-    if len(parts) == 3:
-        requirement["within"] = parts[2]
+    requirement = {"party": party, "body": body}
+    if within is not None:
+        requirement["within"] = within
     return requirement
 
 
@@ -390,6 +405,21 @@ def _add_field(raw: dict[str, Any], event_type: str, name: str, value: str) -> N
         raw[name] = value  # a bare word such as a party code or an enum value
 
 
+def read_input_file(file: str) -> bytes:
+    """A file's bytes (a pipe or process substitution too), or a usage error saying why not."""
+    path = Path(file)
+    if path.is_dir():
+        raise typer.BadParameter(f"{file} is a folder, not a file", param_hint="FILE")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise typer.BadParameter(f"no such file: {file}", param_hint="FILE") from None
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot read {file}: {error.strerror or error}", param_hint="FILE"
+        ) from None
+
+
 def _party_or_depositary(value: str) -> str:
     return value if value == "depositary" else party_value(value)
 
@@ -417,13 +447,7 @@ def import_(
 def _read_lines(file: str) -> list[Submission]:
     from agreement_ledger.ledger.application import Submission
 
-    if file == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        path = Path(file)
-        if not path.is_file():
-            raise typer.BadParameter(f"no such file: {file}", param_hint="FILE")
-        data = path.read_bytes()
+    data = sys.stdin.buffer.read() if file == "-" else read_input_file(file)
     submissions = []
     # JSON Lines ends lines with \n alone: U+2028 or U+0085 inside a text is data.
     for number, line in enumerate(data.split(b"\n"), start=1):

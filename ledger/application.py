@@ -19,26 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from agreement_ledger.ledger.domain import Agreement, agreement_id
-from agreement_ledger.ledger.errors import Rejected, StorageError, UnknownAgreement, WriteConflict
-from agreement_ledger.ledger.recorder import BatchingRecorder, LedgerMapper
-from agreement_ledger.ledger.storage import (
-    EVENTS_TABLE,
-    ensure_schema,
-    normalise_url,
-    retryable,
-    storage_error,
-)
-from agreement_ledger.ledger.verification import (
-    StoredRow,
-    Verification,
-    iterate,
-    make_digest,
-    stream_label,
-    verify,
-)
-from agreement_ledger.ledger.vocabulary import describe, read_envelope
-from agreement_ledger.ledger.worldtime import as_utc_text
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import (
@@ -51,6 +31,34 @@ from eventsourcing.persistence import (
 )
 from sqlalchemy import Engine, LargeBinary, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
+
+from agreement_ledger.ledger.domain import Agreement, agreement_id
+from agreement_ledger.ledger.errors import (
+    InvalidActor,
+    Rejected,
+    StorageError,
+    UnknownAgreement,
+    WriteConflict,
+)
+from agreement_ledger.ledger.recorder import BatchingRecorder, LedgerMapper
+from agreement_ledger.ledger.storage import (
+    EVENTS_TABLE,
+    ensure_schema,
+    normalise_url,
+    retryable,
+    storage_error,
+)
+from agreement_ledger.ledger.text import actor_problem
+from agreement_ledger.ledger.verification import (
+    StoredRow,
+    Verification,
+    iterate,
+    make_digest,
+    stream_label,
+    verify,
+)
+from agreement_ledger.ledger.vocabulary import describe, read_envelope
+from agreement_ledger.ledger.worldtime import as_utc_text
 
 WRITE_ATTEMPTS = 16
 FLUSH_AGREEMENTS = 2000
@@ -153,6 +161,11 @@ class Ledger(Application[Any]):
         """Check and write a batch of events, all or nothing."""
         batch = list(submissions)
         recorded_by = actor or default_actor()
+        problem = actor_problem(recorded_by)
+        if problem is not None:
+            raise InvalidActor(
+                f"the actor {recorded_by!r} {problem}; give --actor or LEDGER_ACTOR"
+            )
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 with self.recorder.transaction(commit=True):  # type: ignore[attr-defined]

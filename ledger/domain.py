@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic, register_topic
+
 from agreement_ledger.ledger.chain import GENESIS, record_hash
 from agreement_ledger.ledger.errors import AlreadyRegistered, ConflictingId, Rejected
 from agreement_ledger.ledger.rules import StreamState, corrected_envelope, reject_in_correction
 from agreement_ledger.ledger.vocabulary import Envelope, read_envelope
 from agreement_ledger.ledger.worldtime import Occurred, as_utc_text
-from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic, register_topic
 
 AGREEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:agreement-ledger:agreement")
 

@@ -148,6 +148,12 @@ class InvalidMoment(LedgerError):
     exit_code = 2
 
 
+class InvalidActor(LedgerError):
+    """Raised when the recording actor's name cannot be stored: a usage error."""
+
+    exit_code = 2
+
+
 class WriteConflict(LedgerError):
     """Raised when concurrent writers kept colliding after every retry."""
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agreement_ledger.ledger.domain import event_class_of
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
+
+from agreement_ledger.ledger.domain import event_class_of
 
 
 class BatchingRecorder(SQLAlchemyApplicationRecorder):

@@ -106,6 +106,8 @@ class StreamState:
             )
         if envelope.type == "party_added" and fields["party"]["code"] in self.parties:
             raise DuplicateParty(f"party {fields['party']['code']!r} is already a party")
+        if envelope.type == "registered":
+            _check_registration(fields)
         if envelope.type == "corrected":
             self._check_correction(envelope)
 
@@ -172,6 +174,23 @@ class StreamState:
             self.signers.add(fields["party"])
         elif envelope.type == "entered_into_force" and "party" not in fields:
             self.general_entry_into_force = event_id
+
+
+def _check_registration(fields: dict[str, Any]) -> None:
+    """Parties listed once; requirements name parties of the agreement."""
+    codes: list[str] = [party["code"] for party in fields.get("parties", [])]
+    for code in codes:
+        if codes.count(code) > 1:
+            raise DuplicateParty(f"party {code!r} is listed twice in 'parties'")
+    named = [("requires_ratification", code) for code in fields.get("requires_ratification") or []]
+    named += [("notify", r["party"]) for r in fields.get("notify") or []]
+    for field_name, code in named:
+        if code not in codes:
+            known = ", ".join(sorted(codes)) or "none"
+            raise UnknownParty(
+                f"{field_name} names {code!r}, which is not a party of the agreement "
+                f"(parties: {known})"
+            )
 
 
 def corrected_envelope(original: Envelope, replacement: dict[str, Any]) -> dict[str, Any]:

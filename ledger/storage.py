@@ -13,11 +13,12 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agreement_ledger.ledger.errors import SchemaOutdated, StorageError
-from agreement_ledger.migrations import HEAD
 from sqlalchemy import Engine, column, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from agreement_ledger.ledger.errors import SchemaOutdated, StorageError
+from agreement_ledger.migrations import HEAD
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -46,10 +47,26 @@ def normalise_url(db: str | None) -> str:
         ) from None
     except ArgumentError:
         raise StorageError(f"cannot read database URL {value!r}") from None
-    if url.get_backend_name() == "sqlite" and "timeout" not in url.query:
+    supported = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
+    drivers = supported.get(url.get_backend_name())
+    if drivers is None or url.get_driver_name() not in drivers:
+        raise StorageError(
+            f"unsupported database {url.drivername!r}: use sqlite:///FILE or postgresql://…"
+        )
+    if url.get_backend_name() == "sqlite":
+        timeout = url.query.get("timeout", str(SQLITE_BUSY_SECONDS))
+        if not isinstance(timeout, str) or not _is_number(timeout):
+            raise StorageError(f"the database URL's timeout {timeout!r} is not a number")
         # Concurrent writers on one SQLite file wait for each other's lock.
-        url = url.update_query_dict({"timeout": str(SQLITE_BUSY_SECONDS)})
+        url = url.update_query_dict({"timeout": timeout})
     return url.render_as_string(hide_password=False)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return float(text) >= 0
+    except ValueError:
+        return False
 
 
 def is_in_memory(url: str) -> bool:

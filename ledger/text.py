@@ -31,12 +31,12 @@ MAX_NUMBER_DIGITS = 64
 # Characters shown as escapes: C0 and C1 controls, DEL, line and paragraph
 # separators, bidirectional embedding/override/isolate marks, surrogates.
 _INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+    "[\x00-\x1f\x7f-\x9f\u061c\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # What ``json.dumps(ensure_ascii=False)`` leaves raw but a terminal or a line
 # splitter may act on: DEL and C1 controls, line separators, bidirectional marks.
-_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -111,6 +111,26 @@ def _bounded_float(text: str) -> float:
     return float(text)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are each given once: a repeated key is ambiguous, not "last wins"."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidField(f"not valid JSON: key {key!r} is given twice")
+        result[key] = value
+    return result
+
+
+MAX_ACTOR_LENGTH = 128
+
+
+def actor_problem(actor: str) -> str | None:
+    """Why ``actor`` cannot be recorded as ``recorded_by``, or ``None`` when it can."""
+    if not actor.strip() or len(actor) > MAX_ACTOR_LENGTH or has_control(actor):
+        return f"must be 1 to {MAX_ACTOR_LENGTH} characters without control characters"
+    return None
+
+
 def read_json(text: str, *, storable: bool = True) -> Any:
     """Parse one JSON document as the ledger accepts it, or raise ``InvalidField``.
 
@@ -125,6 +145,7 @@ def read_json(text: str, *, storable: bool = True) -> Any:
             parse_constant=_refuse_constant,
             parse_int=_bounded_int,
             parse_float=_bounded_float,
+            object_pairs_hook=_unique_keys,
         )
     except json.JSONDecodeError as exc:
         raise InvalidField(f"not valid JSON: {exc.msg} at column {exc.colno}") from None

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 import isodate
+
 from agreement_ledger.ledger.errors import InvalidField, UnknownEventType
 from agreement_ledger.ledger.text import check_storable, has_control
 from agreement_ledger.ledger.worldtime import check_zone_name

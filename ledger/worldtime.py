@@ -157,6 +157,10 @@ def _interval(text: str, precision: Precision, tz: ZoneInfo) -> Occurred:
         first = _calendar_start(text, precision)
         start = local_midnight(first, tz)
         end = local_midnight(_next_calendar_start(first, precision), tz)
+        if end <= start:  # Samoa skipped 30 December 2011
+            raise InvalidOccurred(
+                f"impossible occurred {text!r}: that day does not exist in {tz.key}"
+            )
     else:
         start, end = _wall_clock_interval(text, precision, tz)
     return Occurred(text=text, precision=precision, start=start, end=end, zone=tz.key)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 
-from agreement_ledger.ledger.storage import normalise_url
 from alembic import context
 from sqlalchemy import create_engine
+
+from agreement_ledger.ledger.storage import normalise_url
 
 
 def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]

@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, create_engine, select
+from sqlalchemy.exc import SQLAlchemyError
+
 from agreement_ledger.ledger.errors import InvalidMoment, Rejected, StorageError, UnknownAgreement
 from agreement_ledger.ledger.worldtime import as_of_instant, as_utc_text
 from agreement_ledger.projections import store
 from agreement_ledger.projections.project import Projection, project
 from agreement_ledger.projections.projector import Projector
-from sqlalchemy import Connection, create_engine, select
-from sqlalchemy.exc import SQLAlchemyError
 
 
 class NotYetKnown(Rejected):

@@ -56,7 +56,10 @@ class Axis:
 
     def label(self, instant: datetime) -> str:
         """The date of an instant in the agreement's zone."""
-        return instant.astimezone(zone(self.zone_name)).date().isoformat()
+        try:
+            return instant.astimezone(zone(self.zone_name)).date().isoformat()
+        except OverflowError:  # year 1 read west of its offset: say it in UTC
+            return instant.date().isoformat()
 
     def ticks(self) -> list[tuple[float, str]]:
         """One labelled tick per distinct local date, at its first boundary."""

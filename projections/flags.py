@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import isodate
+
 from agreement_ledger.ledger.rules import Fact
 from agreement_ledger.ledger.worldtime import LATEST, Order, as_utc_text, zone
 from agreement_ledger.projections.facts import Facts, end_of, relative_to, start_of

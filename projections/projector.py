@@ -16,6 +16,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from eventsourcing.persistence import Notification, PersistenceError
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
 from agreement_ledger.ledger.application import Ledger, reading
 from agreement_ledger.ledger.domain import Agreement
 from agreement_ledger.ledger.errors import StorageError, WriteConflict
@@ -23,9 +27,6 @@ from agreement_ledger.ledger.storage import retryable, storage_error
 from agreement_ledger.projections import store
 from agreement_ledger.projections.project import Projection, project
 from agreement_ledger.projections.store import PROJECTION_VERSION
-from eventsourcing.persistence import Notification, PersistenceError
-from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 BATCH = 500
 WRITE_BATCH = 200

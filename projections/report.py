@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, select_autoescape
+
 from agreement_ledger.ledger.text import visible
 from agreement_ledger.ledger.verification import make_digest
 from agreement_ledger.ledger.worldtime import as_utc_text
 from agreement_ledger.projections.audit import replay_projection
 from agreement_ledger.projections.chart import Axis, Mark, layout
 from agreement_ledger.projections.projector import Projector
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 WIDTH, LEFT, PLOT_RIGHT, ROW, TOP = 1000, 110, 620, 24, 70
 

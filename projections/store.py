@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from agreement_ledger.ledger.errors import StorageError
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -29,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import SQLAlchemyError
+
+from agreement_ledger.ledger.errors import StorageError
 
 if TYPE_CHECKING:
     from agreement_ledger.projections.project import Projection

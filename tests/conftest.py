@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agreement_ledger.cli.main import app
-from agreement_ledger.ledger.application import Ledger
-from agreement_ledger.ledger.storage import upgrade
 from sqlalchemy import create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
+from agreement_ledger.cli.main import app
+from agreement_ledger.ledger.application import Ledger
+from agreement_ledger.ledger.storage import upgrade
 from tests import pgcluster
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "tisa-2014.jsonl"

@@ -134,8 +134,9 @@ def test_an_export_with_line_separators_in_text_imports_again(
     path = tmp_path / "export.jsonl"
     path.write_text(exported, encoding="utf-8")
     other = new_db()
-    from agreement_ledger.cli.main import app
     from typer.testing import CliRunner
+
+    from agreement_ledger.cli.main import app
 
     result = CliRunner().invoke(app, ["--db", other, "import", str(path)])
     assert result.exit_code == 0, result.output
@@ -244,8 +245,9 @@ def test_db_upgrade_on_a_schema_from_a_newer_release_is_one_line(cli, db_url, se
 @pytest.mark.parametrize("command", [["import", str(EXAMPLE)], ["list"],
                                      ["register", "x", "--title", "t"]])
 def test_in_memory_databases_are_refused(url, command):
-    from agreement_ledger.cli.main import app
     from typer.testing import CliRunner
+
+    from agreement_ledger.cli.main import app
 
     result = CliRunner().invoke(app, ["--db", url, *command])
     assert "in-memory" in one_line_error(result, 2)
@@ -309,3 +311,162 @@ def test_durations_with_fractions_signs_or_no_bound_are_refused_at_registration(
     result = append_json(cli, {**TITLE, "notify": [{"party": "KR", "body": "A", "within": period}]})
     assert "within" in one_line_error(result, 3)
     assert count_events(db_url) == seeded
+
+
+# -- found by an adversarial pass over the first fixes --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "rule"),
+    [
+        ({**TITLE, "notify": [{"party": "ZZ", "body": "Parliament"}]}, "[unknown_party]"),
+        ({**TITLE, "requires_ratification": ["ZZ"]}, "[unknown_party]"),
+        ({**TITLE, "parties": ["KR", "KR"]}, "[duplicate_party]"),
+        ({**TITLE, "parties": [{"code": "KR", "tz": "UTC"}, {"code": "KR"}]}, "[duplicate_party]"),
+        ({"agreement": "tisa-2014", "type": "corrected", "target": "registered",
+          "replacement": {"notify": [{"party": "ZZ", "body": "x"}]}}, "[invalid_correction]"),
+    ],
+    ids=["notify a stranger", "ratification by a stranger", "a party twice",
+         "a party twice, two zones", "a correction adding a stranger"],
+)
+def test_a_registration_naming_strangers_or_twins_is_refused_and_breaks_nobody(
+    cli, db_url, seeded, event, rule
+):
+    assert rule in one_line_error(append_json(cli, event), 3)
+    assert count_events(db_url) == seeded
+    for command in (["list"], ["show", "tisa-2014"], ["flags"],
+                    ["replay", "tisa-2014", "--as-of", "2014-12-27"]):
+        assert cli(*command).exit_code == 0, command
+
+
+@pytest.mark.parametrize("content", ["null", "true", "0", '""', "[]", "{}"])
+def test_a_digest_file_that_is_no_digest_fails_verification(cli, seeded, tmp_path, content):
+    digest = tmp_path / "digest.json"
+    digest.write_text(content)
+    result = cli("verify", "--digest", str(digest))
+    assert result.exit_code == 1 and "not a ledger digest" in result.stdout
+
+
+def test_events_at_the_first_instant_of_the_calendar_can_be_drawn(cli, tmp_path):
+    assert cli("register", "y1", "--title", "t", "--party", "KR",
+               "--tz", "America/New_York").exit_code == 0
+    assert cli("append", "y1", "noted", "--field", "text=x",
+               "--field", "occurred=0001-01-01T00:00Z").exit_code == 0
+    assert cli("timeline", "y1", "--chart").exit_code == 0
+    assert cli("report", "y1", "-o", str(tmp_path / "y1.html")).exit_code == 0
+
+
+def test_a_day_that_never_existed_in_its_zone_is_impossible(cli, db_url, seeded):
+    result = append_json(cli, {"agreement": "tisa-2014", "type": "noted", "text": "x",
+                               "occurred": "2011-12-30", "tz": "Pacific/Apia"})
+    assert "does not exist in Pacific/Apia" in one_line_error(result, 3)
+    assert count_events(db_url) == seeded
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://u@h/db", "postgresql+asyncpg://u@h/d", "sqlite:////tmp/x.db?timeout=abc"]
+)
+def test_databases_the_ledger_cannot_use_are_one_line(url):
+    from typer.testing import CliRunner
+
+    from agreement_ledger.cli.main import app
+
+    result = CliRunner().invoke(app, ["--db", url, "list"])
+    one_line_error(result, 5)
+
+
+def test_a_command_group_without_its_command_is_one_line(cli):
+    one_line_error(cli("db"), 2)
+
+
+def test_party_names_and_zones_for_parties_not_listed_are_usage_errors(cli, db_url):
+    line = one_line_error(cli("register", "z6", "--title", "T", "--party", "KR",
+                              "--party-tz", "ZZ=UTC"), 2)
+    assert "'--party-tz'" in line
+    one_line_error(cli("register", "z6", "--title", "T", "--party", "KR",
+                       "--party-name", "ZZ=Nobody"), 2)
+    assert count_events(db_url) == 0
+
+
+@pytest.mark.parametrize("user", ["\x1b[31mevil", "x" * 300])
+def test_an_operating_system_user_that_cannot_be_recorded_is_refused(cli, db_url, seeded, user):
+    env = {"LEDGER_ACTOR": None, "LOGNAME": user, "USER": user, "LNAME": user, "USERNAME": user}
+    result = cli("append", "tisa-2014", "noted", "--field", "text=y", "--field", "occurred=2014",
+                 env=env)
+    assert "--actor" in one_line_error(result, 2)
+    assert count_events(db_url) == seeded
+
+
+def test_the_arabic_letter_mark_is_shown_visibly(cli):
+    assert append_json(cli, {**TITLE, "title": "mark \u061c here"}).exit_code == 0
+    shown = cli("show", "hx").stdout
+    assert "\u061c" not in shown and "\\u061c" in shown
+
+
+def test_a_notification_body_may_hold_colons(cli):
+    assert cli("register", "nc", "--title", "T", "--party", "KR",
+               "--notify", "KR:Assembly: Committee:P30D").exit_code == 0
+    history = json.loads(cli("history", "nc", "--format", "json").stdout)
+    assert history["notify"] == [{"party": "KR", "body": "Assembly: Committee", "within": "P30D"}]
+
+
+def test_repeated_keys_in_an_import_line_are_refused(cli, db_url, seeded, tmp_path):
+    line = '{"agreement": "hx", "type": "registered", "title": "A", "title": "B"}'
+    assert "given twice" in one_line_error(import_text(cli, tmp_path, line), 3)
+    assert count_events(db_url) == seeded
+
+
+def test_a_digest_can_go_to_standard_output_and_a_failed_write_names_the_file(cli, seeded):
+    result = cli("digest", "-o", "-")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["format"].startswith("agreement-ledger-digest/")
+    line = one_line_error(cli("digest", "-o", "/dev/full"), 2)
+    assert "/dev/full" in line
+
+
+def _ledger_process(db: Path, *args: str, **kwargs):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "agreement_ledger.cli.main", "--db", str(db),
+                           *args], capture_output=True, timeout=60, **kwargs)
+
+
+def test_closed_standard_output_is_one_line_and_a_closed_pipe_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "p.db"
+    assert _ledger_process(db, "import", str(EXAMPLE)).returncode == 0
+    closed = subprocess.run(
+        ["bash", "-c", f'exec 1>&-; "{sys.executable}" -m agreement_ledger.cli.main '
+                       f'--db "{db}" export'],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert closed.returncode == 2 and closed.stderr.startswith("Error: ")
+    assert closed.stderr.count("\n") == 1
+    for command in ("export", "history tisa-2014 --format json", "show tisa-2014"):
+        piped = subprocess.run(
+            ["bash", "-c", f'set -o pipefail; "{sys.executable}" -m agreement_ledger.cli.main '
+                           f'--db "{db}" {command} | head -c1 >/dev/null; echo "${{PIPESTATUS[0]}}"'],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert piped.stdout.strip() == "0", (command, piped.stderr)
+        assert piped.stderr == "", command
+
+
+def test_import_reads_a_named_pipe(tmp_path):
+    import os
+    import threading
+
+    db = tmp_path / "f.db"
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(EXAMPLE.read_bytes()))
+    writer.start()
+    done = _ledger_process(db, "import", str(fifo))
+    writer.join(timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"appended 12, skipped 0\n"
+    folder = _ledger_process(db, "import", str(tmp_path))
+    assert folder.returncode == 2 and b"is a folder" in folder.stderr

@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from agreement_ledger.cli.main import app
 from agreement_ledger.ledger.application import Ledger, Submission
 from agreement_ledger.ledger.domain import agreement_id
 from agreement_ledger.projections.audit import audit
 from agreement_ledger.projections.projector import Projector
-from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITERS = 8

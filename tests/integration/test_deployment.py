@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from agreement_ledger.ledger.application import Ledger, Submission
-from agreement_ledger.projections import store
-from agreement_ledger.projections.audit import audit
-from agreement_ledger.projections.projector import Projector
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from agreement_ledger.ledger.application import Ledger, Submission
+from agreement_ledger.projections import store
+from agreement_ledger.projections.audit import audit
+from agreement_ledger.projections.projector import Projector
 from tests.conftest import example_lines
 
 ROOT = Path(__file__).resolve().parents[2]

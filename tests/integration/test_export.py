@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 
-from agreement_ledger.cli.main import app
-from agreement_ledger.ledger.errors import Rejected
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from agreement_ledger.cli.main import app
+from agreement_ledger.ledger.errors import Rejected
 from tests.conftest import EXAMPLE
 from tests.histories import PARIS, VFA
 from tests.strategies import RANDOM_REGISTRATION, lifecycle_event

@@ -19,13 +19,13 @@ import os
 from typing import Any
 
 import pytest
-from agreement_ledger.cli.main import app
-from agreement_ledger.projections import store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
+from agreement_ledger.cli.main import app
+from agreement_ledger.projections import store
 from tests.conftest import EXAMPLE, example_lines
 
 EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", "40"))

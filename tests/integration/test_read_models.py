@@ -8,14 +8,14 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from agreement_ledger.ledger.application import Ledger, Submission
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.projections import store
 from agreement_ledger.projections.projector import Projector
 from agreement_ledger.projections.store import PROJECTION_VERSION
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from tests.conftest import example_lines
 from tests.histories import NEW_START
 from tests.strategies import PARTIES, lifecycle_event

@@ -13,8 +13,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from agreement_ledger.cli.main import app
 from typer.testing import CliRunner
+
+from agreement_ledger.cli.main import app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from agreement_ledger.ledger.application import Submission
-from agreement_ledger.ledger.domain import Agreement, agreement_id
-from agreement_ledger.ledger.vocabulary import EVENT_TYPES, EventType, Field, list_of, text
 from sqlalchemy import create_engine
 from sqlalchemy import text as sql
 
+from agreement_ledger.ledger.application import Submission
+from agreement_ledger.ledger.domain import Agreement, agreement_id
+from agreement_ledger.ledger.vocabulary import EVENT_TYPES, EventType, Field, list_of, text
 from tests.conftest import example_lines
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+from typer.testing import CliRunner
+
 from agreement_ledger.cli.main import app
 from agreement_ledger.ledger.application import Ledger, Submission
 from agreement_ledger.ledger.errors import SchemaOutdated, UnknownParty
 from agreement_ledger.ledger.storage import head_revision, upgrade
 from agreement_ledger.migrations import HEAD
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.exc import DBAPIError
-from typer.testing import CliRunner
-
 from tests.conftest import count_events, example_lines
 
 ROOT = Path(__file__).resolve().parents[2]

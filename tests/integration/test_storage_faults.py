@@ -13,11 +13,11 @@ import subprocess
 import sys
 
 import pytest
-from agreement_ledger.cli.main import app
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from agreement_ledger.cli.main import app
 from tests.conftest import EXAMPLE, count_events
 
 

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agreement_ledger.cli.main import app
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from agreement_ledger.cli.main import app
 from tests.conftest import EXAMPLE
 
 Damage = Callable[[Path], None]

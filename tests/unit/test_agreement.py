@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from agreement_ledger.ledger.chain import GENESIS, record_hash
 from agreement_ledger.ledger.domain import Agreement
 from agreement_ledger.ledger.errors import (

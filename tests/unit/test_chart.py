@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from agreement_ledger.ledger.worldtime import as_utc_text, parse_occurred
 from agreement_ledger.projections.chart import AGREEMENT_LANE, Axis, columns, layout, track
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from agreement_ledger.projections import flags as flag_rules
 
+from agreement_ledger.projections import flags as flag_rules
 from tests.conftest import example_lines
 from tests.histories import PARIS, VFA, codes, event, projected
 

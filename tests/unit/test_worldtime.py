@@ -7,10 +7,11 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
-from agreement_ledger.ledger.errors import InvalidOccurred, InvalidTimeZone
-from agreement_ledger.ledger.worldtime import Chronology, Dated, Order, Precision, parse_occurred
 from hypothesis import given
 from hypothesis import strategies as st
+
+from agreement_ledger.ledger.errors import InvalidOccurred, InvalidTimeZone
+from agreement_ledger.ledger.worldtime import Chronology, Dated, Order, Precision, parse_occurred
 
 
 def utc(*args: int) -> datetime:

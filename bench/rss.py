@@ -23,7 +23,7 @@ def main(operation: str, db: str) -> None:
         assert ledger.verify().ok
     elif operation == "export":
         with open("/dev/null", "w") as sink:
-            for stored in ledger.records():
+            for stored in ledger.store.records():
                 sink.write(json.dumps(stored.as_json(), ensure_ascii=False) + "\n")
     else:
         raise SystemExit(f"unknown operation {operation}")

@@ -150,7 +150,7 @@ def export(
 ) -> None:
     """Every event as JSON Lines (the import format plus the ledger's own fields)."""
     ledger = open_ledger(ctx)
-    records = ledger.stream(key) if key is not None else ledger.records()
+    records = ledger.store.stream(key) if key is not None else ledger.store.records()
     for stored in records:
         typer.echo(to_json(stored.as_json()))
 

@@ -12,12 +12,10 @@ import getpass
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import OriginatorVersionError
@@ -27,9 +25,8 @@ from eventsourcing.persistence import (
     Mapper,
     MapperDeserialisationError,
     PersistenceError,
-    StoredEvent,
 )
-from sqlalchemy import Engine, LargeBinary, select, type_coerce
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger.domain import Agreement, agreement_id
@@ -40,7 +37,14 @@ from agreement_ledger.ledger.errors import (
     UnknownAgreement,
     WriteConflict,
 )
-from agreement_ledger.ledger.recorder import BatchingRecorder, LedgerMapper
+from agreement_ledger.ledger.eventstore import (
+    UNREADABLE,
+    BatchingRecorder,
+    EventStore,
+    LedgerMapper,
+    StoredRecord,
+    damaged,
+)
 from agreement_ledger.ledger.storage import (
     EVENTS_TABLE,
     ensure_schema,
@@ -49,14 +53,7 @@ from agreement_ledger.ledger.storage import (
     storage_error,
 )
 from agreement_ledger.ledger.text import actor_problem
-from agreement_ledger.ledger.verification import (
-    StoredRow,
-    Verification,
-    iterate,
-    make_digest,
-    stream_label,
-    verify,
-)
+from agreement_ledger.ledger.verification import Verification, make_digest, verify
 from agreement_ledger.ledger.vocabulary import describe, read_envelope
 from agreement_ledger.ledger.worldtime import as_utc_text
 
@@ -91,17 +88,6 @@ class AppendResult:
     skipped: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class StoredRecord:
-    """A stored event with the ledger's own fields, as ``history`` and ``export`` show it."""
-
-    seq: int
-    record: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return {**self.record, "seq": self.seq}
-
-
 class Ledger(Application[Any]):
     """The agreement ledger application (events table ``ledger_events``)."""
 
@@ -117,20 +103,11 @@ class Ledger(Application[Any]):
             }
         )
         self.on_saved: list[Callable[[], object]] = []
+        assert isinstance(self.recorder, BatchingRecorder)
+        self.store = EventStore(self.recorder, self.mapper)
         if check_schema:
             ensure_schema(self.engine)
-            self._use_write_ahead_log()
-
-    def _use_write_ahead_log(self) -> None:
-        """Switch SQLite to WAL now, before any transaction of ours holds a lock.
-
-        The library would do it lazily inside the first transaction, which can
-        then wait on a lock this process itself holds.
-        """
-        try:
-            self.factory.datastore.init_sqlite_wal_mode()  # type: ignore[attr-defined]
-        except SQLAlchemyError as exc:
-            raise StorageError(f"cannot open the database: {exc}") from None
+            self.store.use_write_ahead_log()
 
     def construct_mapper(self) -> Mapper[Any]:
         """The library's mapper, resolving only the ledger's own event topics."""
@@ -145,9 +122,7 @@ class Ledger(Application[Any]):
 
     @property
     def engine(self) -> Engine:
-        engine = self.factory.datastore.engine  # type: ignore[attr-defined]
-        assert isinstance(engine, Engine)
-        return engine
+        return self.store.engine
 
     # -- writing -----------------------------------------------------------
 
@@ -203,7 +178,7 @@ class Ledger(Application[Any]):
         transaction rolls everything back.
         """
         result = AppendResult()
-        absent = self._unregistered(_agreement_of(s.raw) for s in batch)
+        absent = self.store.unregistered(_agreement_of(s.raw) for s in batch)
         in_hand: dict[str, Agreement] = {}
         for submission in batch:
             agreement_key = _agreement_of(submission.raw)
@@ -265,24 +240,6 @@ class Ledger(Application[Any]):
             self.save(*pending)
         in_hand.clear()
 
-    def _unregistered(self, keys: Iterable[str | None]) -> set[str]:
-        """Which of ``keys`` have no stream yet: one query, not one per agreement."""
-        wanted = {key for key in keys if key is not None}
-        if len(wanted) < 2:
-            return set()  # not worth a query: the repository will say
-        rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
-        ids = {agreement_id(key): key for key in wanted}
-        found: set[str] = set()
-        chunk = list(ids)
-        with self.engine.connect() as connection:
-            for start in range(0, len(chunk), 500):
-                query = select(rows.originator_id).where(
-                    rows.originator_id.in_(chunk[start : start + 500]),
-                    rows.originator_version == Agreement.INITIAL_VERSION,
-                )
-                found.update(ids[i] for i in connection.execute(query).scalars())
-        return wanted - found
-
     def _find(self, key: str) -> Agreement | None:
         try:
             agreement: Any = self.repository.get(agreement_id(key))
@@ -290,12 +247,12 @@ class Ledger(Application[Any]):
             return None
         except (PersistenceError, SQLAlchemyError) as exc:
             if isinstance(exc, MapperDeserialisationError):
-                raise _damaged(key, exc) from None
+                raise damaged(key, exc) from None
             raise storage_error("cannot read from the database", exc) from None
         except (OriginatorVersionError, *UNREADABLE, AssertionError) as exc:
-            raise _damaged(key, exc) from None
+            raise damaged(key, exc) from None
         if not isinstance(agreement, Agreement) or getattr(agreement, "key", None) != key:
-            raise _damaged(key, TypeError("not an agreement stream"))
+            raise damaged(key, TypeError("not an agreement stream"))
         return agreement
 
     # -- reading -----------------------------------------------------------
@@ -309,7 +266,7 @@ class Ledger(Application[Any]):
 
     def history(self, key: str) -> list[StoredRecord]:
         """Every stored event of one agreement with ``corrected_by``: the later corrections."""
-        records = self.stream(key)
+        records = self.store.stream(key)
         corrected_by: dict[str, list[str]] = {}
         for stored in records:
             if stored.record["type"] == "corrected":
@@ -318,66 +275,11 @@ class Ledger(Application[Any]):
             stored.record["corrected_by"] = corrected_by.get(stored.record["id"], [])
         return records
 
-    def stream(self, key: str) -> list[StoredRecord]:
-        """Every stored event of one agreement, in version order, with its ``seq``.
-
-        Read as stored, without rebuilding the agreement: an auditor can list the
-        history of a stream with a gap or an edited event that ``verify`` reports.
-        """
-        rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
-        with reading(), self.recorder.transaction(commit=False) as session:  # type: ignore[attr-defined]
-            found = session.scalars(
-                select(rows)
-                .where(rows.originator_id == agreement_id(key))
-                .order_by(rows.originator_version)
-            ).all()
-            records = [self._stored_record(row) for row in found]
-        if not records:
-            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-        return records
-
-    def streams(self, keys: Iterable[str] | None = None) -> Iterator[list[Agreement.Event]]:
-        """Agreements' events, one stream at a time, from one ordered scan of the log.
-
-        All agreements, or those with ``keys`` (which must exist).
-        """
-        current: list[Agreement.Event] = []
-        for row in self.stored_rows(keys=keys):
-            where = f"an event of stream {stream_label(row.originator_id)}"
-            if not isinstance(row.originator_id, UUID):
-                raise _unreadable(where, row.version, ValueError("stream id is not a UUID"))
-            event = self._event_of(row.originator_id, row.version, row.topic, row.state, where)
-            if current and event.originator_id != current[0].originator_id:
-                yield current
-                current = []
-            current.append(event)
-        if current:
-            yield current
-
-    def stored_rows(
-        self, key: str | None = None, batch_size: int = 1000, keys: Iterable[str] | None = None
-    ) -> Iterator[StoredRow]:
-        """Raw event rows ordered by stream and version, streamed (for verification)."""
-        rows = self.recorder.events_record_cls  # type: ignore[attr-defined]
-        stream_id = rows.originator_id
-        if self.engine.dialect.name == "sqlite":
-            # Read the id's bytes as stored: a damaged id is a finding, not a crash.
-            stream_id = type_coerce(rows.originator_id, LargeBinary).label("originator_id")
-        query = select(stream_id, rows.originator_version, rows.topic, rows.state)
-        if key is not None:
-            query = query.where(rows.originator_id == agreement_id(key))
-        if keys is not None:
-            query = query.where(rows.originator_id.in_([agreement_id(k) for k in keys]))
-        query = query.order_by(rows.originator_id, rows.originator_version)
-        with reading(), self.engine.connect() as connection:
-            result = connection.execution_options(yield_per=batch_size).execute(query)
-            yield from iterate(result)
-
     def verify(self, key: str | None = None, digest: dict[str, Any] | None = None) -> Verification:
         """Re-check every hash chain (or one agreement's), optionally against a digest."""
-        if key is not None and next(self.stored_rows(key, batch_size=1), None) is None:
+        if key is not None and next(self.store.rows(key, batch_size=1), None) is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-        return verify(self.stored_rows(key), self.mapper.transcoder.decode, digest)
+        return verify(self.store.rows(key), self.mapper.transcoder.decode, digest)
 
     def digest(self) -> dict[str, Any]:
         """A digest of every stream head, after checking the chains it summarises."""
@@ -387,57 +289,6 @@ class Ledger(Application[Any]):
         )
         document["verified"] = checked.ok
         return document
-
-    def records(self, batch_size: int = 1000) -> Iterator[StoredRecord]:
-        """Every stored event in recording order (``seq``), read in batches."""
-        start = 1
-        while True:
-            with reading():
-                notifications = self.recorder.select_notifications(start=start, limit=batch_size)
-            if not notifications:
-                return
-            for notification in notifications:
-                yield self._stored_record(notification)
-            start = notifications[-1].id + 1
-
-    def event_of(self, row: Any, where: str) -> Agreement.Event:
-        """Decode one stored row or notification (the one decoder of stored events)."""
-        return self._event_of(
-            row.originator_id, row.originator_version, row.topic, row.state, where
-        )
-
-    def _stored_record(self, row: Any) -> StoredRecord:
-        where = f"stored event {row.id}"
-        event = self.event_of(row, where)
-        try:
-            record = event.record()
-        except UNREADABLE as exc:
-            raise _unreadable(where, row.originator_version, exc) from None
-        return StoredRecord(seq=row.id, record=record)
-
-    def _event_of(
-        self, originator_id: UUID, version: int, topic: str, state: bytes, where: str
-    ) -> Agreement.Event:
-        """Decode one stored row; a damaged one is a ``StorageError``, not a traceback."""
-        try:
-            event = self.mapper.to_domain_event(
-                StoredEvent(originator_id, version, topic, bytes(state))
-            )
-            if not isinstance(event, Agreement.Event):
-                raise TypeError(f"topic {topic!r} is not an agreement event")
-        except UNREADABLE as exc:
-            raise _unreadable(where, version, exc) from None
-        return event
-
-
-UNREADABLE = (
-    MapperDeserialisationError,
-    AttributeError,
-    TypeError,
-    KeyError,
-    ValueError,
-    OverflowError,
-)
 
 
 class StoredButNotProjected(StorageError):
@@ -450,36 +301,6 @@ class StoredButNotProjected(StorageError):
             "do not append them again"
         )
         self.result = result
-
-
-@contextmanager
-def reading() -> Iterator[None]:
-    """Reading stored rows: a database failure or an unreadable value is a ``StorageError``."""
-    try:
-        yield
-    except StorageError:
-        raise
-    except (PersistenceError, SQLAlchemyError) as exc:
-        raise storage_error("cannot read from the database", exc) from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise StorageError(
-            f"a stored event cannot be read ({type(exc).__name__}: {exc}); "
-            "run `ledger verify` to see what is damaged"
-        ) from None
-
-
-def _damaged(key: str, error: BaseException) -> StorageError:
-    return StorageError(
-        f"the stored events of {key!r} are damaged ({type(error).__name__}); "
-        "run `ledger verify` to see where"
-    )
-
-
-def _unreadable(where: str, version: int, error: Exception) -> StorageError:
-    return StorageError(
-        f"{where} (version {version}) cannot be read ({type(error).__name__}); "
-        "run `ledger verify` to see what is damaged"
-    )
 
 
 def _agreement_of(raw: Any) -> str | None:

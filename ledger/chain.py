@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+
+from agreement_ledger.ledger.vocabulary import Envelope
+from agreement_ledger.ledger.worldtime import as_utc_text
 
 GENESIS = "0" * 64
 UNHASHED_KEYS = frozenset({"seq", "hash", "corrected_by"})
@@ -34,3 +39,42 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
 def record_hash(record: dict[str, Any]) -> str:
     """SHA-256 over the canonical serialisation of ``record``."""
     return hashlib.sha256(canonical_bytes(record)).hexdigest()
+
+
+def chain_record(
+    envelope: Envelope, version: int, recorded_at: datetime, recorded_by: str, prev_hash: str
+) -> dict[str, Any]:
+    """The hashed part of an event's record: its envelope and the ledger's own fields."""
+    record = envelope.content()
+    record.update(
+        version=version,
+        recorded_at=as_utc_text(recorded_at),
+        recorded_by=recorded_by,
+        prev_hash=prev_hash,
+    )
+    return record
+
+
+def envelope_of(type_name: str, state: Mapping[str, Any]) -> Envelope:
+    """The envelope held in a stored event's state (or a decoded event's attributes)."""
+    return Envelope(
+        agreement=state["agreement"],
+        type=type_name,
+        fields=state["fields"],
+        occurred=state["occurred"],
+        id=state["event_id"],
+        source=state["source"],
+        note=state["note"],
+        after=tuple(state["after"]),
+        tz=state["tz"],
+    )
+
+
+def record_of_state(type_name: str, state: Mapping[str, Any], version: int) -> dict[str, Any]:
+    """The hashed record rebuilt from a stored event's state *as stored* (what verify checks)."""
+    timestamp = state["timestamp"]
+    if not isinstance(timestamp, datetime):
+        raise ValueError("timestamp is not a date-time")
+    return chain_record(
+        envelope_of(type_name, state), version, timestamp, state["recorded_by"], state["prev_hash"]
+    )

@@ -15,11 +15,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, register_topic
 
-from agreement_ledger.ledger.chain import GENESIS, record_hash
+from agreement_ledger.ledger.chain import GENESIS, chain_record, envelope_of, record_hash
 from agreement_ledger.ledger.errors import AlreadyRegistered, ConflictingId, Rejected
 from agreement_ledger.ledger.rules import StreamState, corrected_envelope, reject_in_correction
 from agreement_ledger.ledger.vocabulary import Envelope, read_envelope
-from agreement_ledger.ledger.worldtime import Occurred, as_utc_text
+from agreement_ledger.ledger.worldtime import Occurred
 
 AGREEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:agreement-ledger:agreement")
 
@@ -54,17 +54,7 @@ class Agreement(Aggregate):
         hash: str
 
         def envelope(self) -> Envelope:
-            return Envelope(
-                agreement=self.agreement,
-                type=self.TYPE,
-                fields=self.fields,
-                occurred=self.occurred,
-                id=self.event_id,
-                source=self.source,
-                note=self.note,
-                after=tuple(self.after),
-                tz=self.tz,
-            )
+            return envelope_of(self.TYPE, vars(self))
 
         def record(self) -> dict[str, Any]:
             """The event as ``export`` writes it, without ``seq``."""
@@ -318,20 +308,6 @@ def _check_reserved_id(key: str, event_id: str, version: int) -> None:
             f"ids of the form {key}/N are assigned by the ledger; "
             f"{event_id!r} would be version {version}"
         )
-
-
-def chain_record(
-    envelope: Envelope, version: int, recorded_at: datetime, recorded_by: str, prev_hash: str
-) -> dict[str, Any]:
-    """The hashed part of an event's record (see ``ledger.chain``)."""
-    record = envelope.content()
-    record.update(
-        version=version,
-        recorded_at=as_utc_text(recorded_at),
-        recorded_by=recorded_by,
-        prev_hash=prev_hash,
-    )
-    return record
 
 
 def _event_kwargs(

@@ -16,13 +16,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from agreement_ledger.ledger.chain import GENESIS, record_hash
-from agreement_ledger.ledger.domain import agreement_id, chain_record, event_class_of
-from agreement_ledger.ledger.vocabulary import Envelope
+from agreement_ledger.ledger.chain import GENESIS, record_hash, record_of_state
+from agreement_ledger.ledger.domain import agreement_id, event_class_of
 
 DIGEST_FORMAT = "agreement-ledger-digest/1"
 
@@ -69,25 +67,11 @@ Decode = Callable[[bytes], dict[str, Any]]
 
 
 def record_of(topic: str, state: dict[str, Any], version: int) -> dict[str, Any]:
-    """The hashed record of an event, from its stored state (see ``ledger.chain``)."""
+    """The hashed record of a stored row; only the ledger's own topics are resolved."""
     event_class = event_class_of(topic)
     if event_class is None:
         raise ValueError(f"topic {topic!r} is not an agreement event")
-    envelope = Envelope(
-        agreement=state["agreement"],
-        type=event_class.TYPE,
-        fields=state["fields"],
-        occurred=state["occurred"],
-        id=state["event_id"],
-        source=state["source"],
-        note=state["note"],
-        after=tuple(state["after"]),
-        tz=state["tz"],
-    )
-    timestamp = state["timestamp"]
-    if not isinstance(timestamp, datetime):
-        raise ValueError("timestamp is not a date-time")
-    return chain_record(envelope, version, timestamp, state["recorded_by"], state["prev_hash"])
+    return record_of_state(event_class.TYPE, state, version)
 
 
 @dataclass

@@ -20,9 +20,10 @@ from eventsourcing.persistence import Notification, PersistenceError
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from agreement_ledger.ledger.application import Ledger, reading
+from agreement_ledger.ledger.application import Ledger
 from agreement_ledger.ledger.domain import Agreement
 from agreement_ledger.ledger.errors import StorageError, WriteConflict
+from agreement_ledger.ledger.eventstore import reading
 from agreement_ledger.ledger.storage import retryable, storage_error
 from agreement_ledger.projections import store
 from agreement_ledger.projections.project import Projection, project
@@ -106,13 +107,13 @@ class Projector:
         return done + len(expired)
 
     def _key_of(self, notification: Notification) -> str:
-        event = self.ledger.event_of(notification, f"stored event {notification.id}")
+        event = self.ledger.store.decode(notification, f"stored event {notification.id}")
         return event.agreement
 
     def _project(self, keys: list[str], now: datetime) -> list[Projection]:
         """Project the given agreements, reading their streams in one query."""
         projections = []
-        for events in self.ledger.streams(keys) if keys else ():
+        for events in self.ledger.store.streams(keys) if keys else ():
             projection = project(events, as_of=now)
             if projection is not None:
                 projections.append(projection)
@@ -120,7 +121,7 @@ class Projector:
 
     def stream(self, key: str) -> list[Agreement.Event]:
         """One agreement's events (empty if unknown), read like every other stream."""
-        return next(self.ledger.streams([key]), [])
+        return next(self.ledger.store.streams([key]), [])
 
     def rebuild(self, progress: Progress | None = None, now: datetime | None = None) -> int:
         """Drop every read-model row and project every agreement again, in one transaction.
@@ -154,7 +155,7 @@ class Projector:
 
     def projections(self, now: datetime, progress: Progress | None = None) -> Iterator[Projection]:
         """Project each agreement afresh from the event log (rebuild and audit)."""
-        for events in self.ledger.streams():
+        for events in self.ledger.store.streams():
             projection = project(events, as_of=now)
             if progress is not None:
                 progress(len(events))

@@ -56,7 +56,7 @@ def test_concurrent_writers_lose_nothing_and_double_nothing(db_url, same_agreeme
         ids = [e.event_id for e in events[1:]]
         assert len(set(ids)) == expected
     every_id = {f"w{n}-{i}" for n in range(WRITERS) for i in range(EACH)}
-    written = {r.record["id"] for r in ledger.records() if r.record["type"] == "noted"}
+    written = {r.record["id"] for r in ledger.store.records() if r.record["type"] == "noted"}
     assert written == every_id
     assert ledger.verify().ok
     assert audit(Projector(ledger)).ok

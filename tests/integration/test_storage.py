@@ -127,7 +127,7 @@ def test_a_batch_written_in_chunks_is_still_all_or_nothing(ledger, db_url, monke
     assert count_events(db_url) == 0  # the chunks already written were rolled back too
     result = ledger.append(Submission(line) for line in lines)
     assert len(result.appended) == 15 and count_events(db_url) == 15
-    assert [r.record["version"] for r in ledger.stream("tisa-2014")] == list(range(1, 13))
+    assert [r.record["version"] for r in ledger.store.stream("tisa-2014")] == list(range(1, 13))
     assert ledger.verify().ok
 
 
@@ -155,7 +155,7 @@ def test_seq_is_the_global_order_and_version_the_place_in_the_stream(ledger):
             )
         ]
     )
-    records = ledger.stream("tisa-2014")
+    records = ledger.store.stream("tisa-2014")
     assert [r.record["version"] for r in records] == list(range(1, 14))
     assert [r.seq for r in records] == [*range(1, 13), 14]
     assert records[-1].record["id"] == "tisa-2014/13"

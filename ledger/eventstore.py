@@ -1,0 +1,277 @@
+"""The event store adapter: how the ledger's events live in the database.
+
+Everything that knows the library's persistence and the event table is here:
+the recorder (the library's, with batched inserts), the mapper (the library's,
+resolving only the ledger's own topics), SQLite's write-ahead log, and the one
+decoder of stored rows that history, export, verification, catch-up, rebuild
+and replay all read through. Whatever the damage to a row, reading it is one
+``StorageError`` line, never a traceback, and never an import of a module that
+a stored topic names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    Mapper,
+    MapperDeserialisationError,
+    PersistenceError,
+    StoredEvent,
+)
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+from sqlalchemy import Engine, LargeBinary, insert, select, type_coerce
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from agreement_ledger.ledger.domain import Agreement, agreement_id, event_class_of
+from agreement_ledger.ledger.errors import StorageError, UnknownAgreement
+from agreement_ledger.ledger.storage import storage_error
+from agreement_ledger.ledger.verification import StoredRow, iterate, stream_label
+
+
+class BatchingRecorder(SQLAlchemyApplicationRecorder):
+    """The library's application recorder, inserting a batch as one statement.
+
+    ``eventsourcing-sqlalchemy`` adds one ORM object per event and flushes them;
+    this sends one multi-row INSERT … RETURNING through SQLAlchemy Core instead.
+    The table lock (PostgreSQL), the notification ids and the NOTIFY are the
+    library's own.
+    """
+
+    def _insert_stored_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int]:
+        if not stored_events:
+            return []
+        table = self.events_record_cls.__table__
+        self._lock_table(session)
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        rows = [
+            {
+                "originator_id": e.originator_id,
+                "originator_version": e.originator_version,
+                "topic": e.topic,
+                "state": e.state,
+            }
+            for e in stored_events
+        ]
+        ids = list(session.execute(statement, rows).scalars())
+        self._notify_channel(session)
+        return ids
+
+
+class LedgerMapper(Mapper[Any]):
+    """The library's mapper, refusing any stored topic that is not an agreement event.
+
+    The library resolves a topic by importing the module it names; a tampered
+    topic (``this:s``) would run that module's code. Only the ledger's own
+    event classes are ever resolved here.
+    """
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        if event_class_of(stored_event.topic) is None:
+            raise MapperDeserialisationError(
+                f"stored topic {stored_event.topic!r} is not an agreement event"
+            )
+        return super().to_domain_event(stored_event)
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A stored event with the ledger's own fields, as ``history`` and ``export`` show it."""
+
+    seq: int
+    record: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.record, "seq": self.seq}
+
+
+UNREADABLE = (
+    MapperDeserialisationError,
+    AttributeError,
+    TypeError,
+    KeyError,
+    ValueError,
+    OverflowError,
+)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Reading stored rows: a database failure or an unreadable value is a ``StorageError``."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except (PersistenceError, SQLAlchemyError) as exc:
+        raise storage_error("cannot read from the database", exc) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise StorageError(
+            f"a stored event cannot be read ({type(exc).__name__}: {exc}); "
+            "run `ledger verify` to see what is damaged"
+        ) from None
+
+
+def unreadable(where: str, version: int, error: BaseException) -> StorageError:
+    return StorageError(
+        f"{where} (version {version}) cannot be read ({type(error).__name__}); "
+        "run `ledger verify` to see what is damaged"
+    )
+
+
+def damaged(key: str, error: BaseException) -> StorageError:
+    return StorageError(
+        f"the stored events of {key!r} are damaged ({type(error).__name__}); "
+        "run `ledger verify` to see where"
+    )
+
+
+class EventStore:
+    """The stored events of a ledger: set-up, reading and decoding rows.
+
+    Built on the library application's recorder and mapper, so that reads made
+    inside a write transaction see that transaction's own rows.
+    """
+
+    def __init__(self, recorder: BatchingRecorder, mapper: Mapper[Any]) -> None:
+        self.recorder = recorder
+        self.mapper = mapper
+
+    @property
+    def engine(self) -> Engine:
+        engine = self.recorder.datastore.engine
+        assert isinstance(engine, Engine)
+        return engine
+
+    def use_write_ahead_log(self) -> None:
+        """Switch SQLite to WAL now, before any transaction of ours holds a lock.
+
+        The library would do it lazily inside the first transaction, which can
+        then wait on a lock this process itself holds.
+        """
+        try:
+            self.recorder.datastore.init_sqlite_wal_mode()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot open the database: {exc}") from None
+
+    # -- decoding ----------------------------------------------------------
+
+    def decode(self, row: Any, where: str) -> Agreement.Event:
+        """Decode one stored row or notification (the one decoder of stored events)."""
+        return self._decode(row.originator_id, row.originator_version, row.topic, row.state, where)
+
+    def _decode(
+        self, originator_id: UUID, version: int, topic: str, state: bytes, where: str
+    ) -> Agreement.Event:
+        try:
+            event = self.mapper.to_domain_event(
+                StoredEvent(originator_id, version, topic, bytes(state))
+            )
+            if not isinstance(event, Agreement.Event):
+                raise TypeError(f"topic {topic!r} is not an agreement event")
+        except UNREADABLE as exc:
+            raise unreadable(where, version, exc) from None
+        return event
+
+    def record(self, row: Any) -> StoredRecord:
+        """A stored row as the export record ``history`` and ``export`` show."""
+        where = f"stored event {row.id}"
+        event = self.decode(row, where)
+        try:
+            record = event.record()
+        except UNREADABLE as exc:
+            raise unreadable(where, row.originator_version, exc) from None
+        return StoredRecord(seq=row.id, record=record)
+
+    # -- reading -----------------------------------------------------------
+
+    def stream(self, key: str) -> list[StoredRecord]:
+        """Every stored event of one agreement, in version order, with its ``seq``.
+
+        Read as stored, without rebuilding the agreement: an auditor can list the
+        history of a stream with a gap or an edited event that ``verify`` reports.
+        """
+        rows = self.recorder.events_record_cls
+        with reading(), self.recorder.transaction(commit=False) as session:
+            found = session.scalars(
+                select(rows)
+                .where(rows.originator_id == agreement_id(key))
+                .order_by(rows.originator_version)
+            ).all()
+            records = [self.record(row) for row in found]
+        if not records:
+            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+        return records
+
+    def streams(self, keys: Iterable[str] | None = None) -> Iterator[list[Agreement.Event]]:
+        """Agreements' events, one stream at a time, from one ordered scan of the log.
+
+        All agreements, or those with ``keys`` (which must exist).
+        """
+        current: list[Agreement.Event] = []
+        for row in self.rows(keys=keys):
+            where = f"an event of stream {stream_label(row.originator_id)}"
+            if not isinstance(row.originator_id, UUID):
+                raise unreadable(where, row.version, ValueError("stream id is not a UUID"))
+            event = self._decode(row.originator_id, row.version, row.topic, row.state, where)
+            if current and event.originator_id != current[0].originator_id:
+                yield current
+                current = []
+            current.append(event)
+        if current:
+            yield current
+
+    def rows(
+        self, key: str | None = None, batch_size: int = 1000, keys: Iterable[str] | None = None
+    ) -> Iterator[StoredRow]:
+        """Raw event rows ordered by stream and version, streamed (for verification)."""
+        rows = self.recorder.events_record_cls
+        stream_id = rows.originator_id
+        if self.engine.dialect.name == "sqlite":
+            # Read the id's bytes as stored: a damaged id is a finding, not a crash.
+            stream_id = type_coerce(rows.originator_id, LargeBinary).label("originator_id")
+        query = select(stream_id, rows.originator_version, rows.topic, rows.state)
+        if key is not None:
+            query = query.where(rows.originator_id == agreement_id(key))
+        if keys is not None:
+            query = query.where(rows.originator_id.in_([agreement_id(k) for k in keys]))
+        query = query.order_by(rows.originator_id, rows.originator_version)
+        with reading(), self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=batch_size).execute(query)
+            yield from iterate(result)
+
+    def records(self, batch_size: int = 1000) -> Iterator[StoredRecord]:
+        """Every stored event in recording order (``seq``), read in batches."""
+        start = 1
+        while True:
+            with reading():
+                notifications = self.recorder.select_notifications(start=start, limit=batch_size)
+            if not notifications:
+                return
+            for notification in notifications:
+                yield self.record(notification)
+            start = notifications[-1].id + 1
+
+    def unregistered(self, keys: Iterable[str | None]) -> set[str]:
+        """Which of ``keys`` have no stream yet: one query, not one per agreement."""
+        wanted = {key for key in keys if key is not None}
+        if len(wanted) < 2:
+            return set()  # not worth a query: the repository will say
+        rows = self.recorder.events_record_cls
+        ids = {agreement_id(key): key for key in wanted}
+        found: set[str] = set()
+        chunk = list(ids)
+        with self.engine.connect() as connection:
+            for start in range(0, len(chunk), 500):
+                query = select(rows.originator_id).where(
+                    rows.originator_id.in_(chunk[start : start + 500]),
+                    rows.originator_version == Agreement.INITIAL_VERSION,
+                )
+                found.update(ids[i] for i in connection.execute(query).scalars())
+        return wanted - found

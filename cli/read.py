@@ -203,9 +203,7 @@ def flags(
         if key is not None and store.show(connection, key) is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
         if party is not None and not store.has_party(connection, party):
-            raise typer.BadParameter(
-                f"no agreement has a party {party!r}", param_hint="'--party'"
-            )
+            raise typer.BadParameter(f"no agreement has a party {party!r}", param_hint="'--party'")
         rows = store.flag_rows(connection, key, code, party, severity)
     if output is Format.json:
         print_json(rows)

@@ -35,7 +35,14 @@ from agreement_ledger.cli.common import (
 )
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import decode_utf8, read_json, visible
-from agreement_ledger.ledger.vocabulary import BINDINGS, EVENT_TYPES, INSTRUMENTS, KINDS, text
+from agreement_ledger.ledger.vocabulary import (
+    BINDINGS,
+    EVENT_TYPES,
+    INSTRUMENTS,
+    KINDS,
+    EventKind,
+    text,
+)
 
 if TYPE_CHECKING:
     from agreement_ledger.ledger.application import AppendResult, Submission
@@ -162,7 +169,12 @@ def register(
         if code in zones:
             entry["tz"] = zones[code]
         parties.append(entry)
-    raw: dict[str, Any] = {"agreement": key, "type": "registered", "title": title, "open": open_}
+    raw: dict[str, Any] = {
+        "agreement": key,
+        "type": EventKind.REGISTERED,
+        "title": title,
+        "open": open_,
+    }
     raw["parties"] = parties
     optional = {
         "kind": kind,
@@ -225,7 +237,7 @@ def sign(
     tz: Tz = None,
 ) -> None:
     """Record a party's signature."""
-    raw = {"agreement": key, "type": "signed", "party": party}
+    raw = {"agreement": key, "type": EventKind.SIGNED, "party": party}
     raw.update(_present(signatory=signatory, capacity=capacity, place=place))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
     _append_one(ctx, raw)
@@ -235,9 +247,7 @@ def sign(
 def deliver(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
-    from_: Annotated[
-        str, typer.Option("--from", parser=party_value, help="Party that delivered")
-    ],
+    from_: Annotated[str, typer.Option("--from", parser=party_value, help="Party that delivered")],
     to: Annotated[
         str,
         typer.Option(
@@ -258,7 +268,7 @@ def deliver(
     tz: Tz = None,
 ) -> None:
     """Record delivery or exchange of the instrument."""
-    raw: dict[str, Any] = {"agreement": key, "type": "delivered", "from": from_, "to": to}
+    raw: dict[str, Any] = {"agreement": key, "type": EventKind.DELIVERED, "from": from_, "to": to}
     raw.update(_present(instrument=instrument))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
     _append_one(ctx, raw)
@@ -286,7 +296,7 @@ def ratify(
     tz: Tz = None,
 ) -> None:
     """Record a party's consent to be bound (ratification deposited)."""
-    raw = {"agreement": key, "type": "ratified", "party": party}
+    raw = {"agreement": key, "type": EventKind.RATIFIED, "party": party}
     raw.update(_present(instrument=instrument))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
     _append_one(ctx, raw)
@@ -299,9 +309,7 @@ def enter_into_force(
     occurred: Occurred,
     party: Annotated[
         str | None,
-        typer.Option(
-            "--party", parser=party_value, help="Only for this party (open agreements)"
-        ),
+        typer.Option("--party", parser=party_value, help="Only for this party (open agreements)"),
     ] = None,
     event_id: EventId = None,
     source: Source = None,
@@ -310,7 +318,7 @@ def enter_into_force(
     tz: Tz = None,
 ) -> None:
     """Record entry into force, for the whole agreement or for one party."""
-    raw = {"agreement": key, "type": "entered_into_force"}
+    raw = {"agreement": key, "type": EventKind.ENTERED_INTO_FORCE}
     raw.update(_present(party=party))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
     _append_one(ctx, raw)
@@ -320,14 +328,10 @@ def enter_into_force(
 def notify(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
-    party: Annotated[
-        str, typer.Argument(parser=party_value, help="Party whose body was notified")
-    ],
+    party: Annotated[str, typer.Argument(parser=party_value, help="Party whose body was notified")],
     body: Annotated[
         str,
-        typer.Option(
-            "--body", parser=text_value, help="The body notified, e.g. National Assembly"
-        ),
+        typer.Option("--body", parser=text_value, help="The body notified, e.g. National Assembly"),
     ],
     occurred: Occurred,
     subject: Annotated[
@@ -341,7 +345,7 @@ def notify(
     tz: Tz = None,
 ) -> None:
     """Record that a parliament or other body was notified."""
-    raw = {"agreement": key, "type": "notified", "party": party, "body": body}
+    raw = {"agreement": key, "type": EventKind.NOTIFIED, "party": party, "body": body}
     raw.update(_present(subject=subject))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
     _append_one(ctx, raw)

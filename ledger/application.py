@@ -54,7 +54,7 @@ from agreement_ledger.ledger.storage import (
 )
 from agreement_ledger.ledger.text import actor_problem
 from agreement_ledger.ledger.verification import Verification, make_digest, verify
-from agreement_ledger.ledger.vocabulary import describe, read_envelope
+from agreement_ledger.ledger.vocabulary import EventKind, describe, read_envelope
 from agreement_ledger.ledger.worldtime import as_utc_text
 
 WRITE_ATTEMPTS = 16
@@ -138,9 +138,7 @@ class Ledger(Application[Any]):
         recorded_by = actor or default_actor()
         problem = actor_problem(recorded_by)
         if problem is not None:
-            raise InvalidActor(
-                f"the actor {recorded_by!r} {problem}; give --actor or LEDGER_ACTOR"
-            )
+            raise InvalidActor(f"the actor {recorded_by!r} {problem}; give --actor or LEDGER_ACTOR")
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 with self.recorder.transaction(commit=True):  # type: ignore[attr-defined]
@@ -218,7 +216,7 @@ class Ledger(Application[Any]):
             else:
                 in_hand[key] = agreement
         if agreement is None:
-            if envelope.type != "registered":
+            if envelope.type != EventKind.REGISTERED:
                 raise UnknownAgreement(f"agreement {key!r} is not registered")
             agreement = Agreement.register(envelope, recorded_by=recorded_by, now=now)
             absent.discard(key)
@@ -269,7 +267,7 @@ class Ledger(Application[Any]):
         records = self.store.stream(key)
         corrected_by: dict[str, list[str]] = {}
         for stored in records:
-            if stored.record["type"] == "corrected":
+            if stored.record["type"] == EventKind.CORRECTED:
                 corrected_by.setdefault(stored.record["target"], []).append(stored.record["id"])
         for stored in records:
             stored.record["corrected_by"] = corrected_by.get(stored.record["id"], [])

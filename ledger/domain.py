@@ -18,7 +18,7 @@ from eventsourcing.utils import get_topic, register_topic
 from agreement_ledger.ledger.chain import GENESIS, chain_record, envelope_of, record_hash
 from agreement_ledger.ledger.errors import AlreadyRegistered, ConflictingId, Rejected
 from agreement_ledger.ledger.rules import StreamState, corrected_envelope, reject_in_correction
-from agreement_ledger.ledger.vocabulary import Envelope, read_envelope
+from agreement_ledger.ledger.vocabulary import EVENT_TYPES, Envelope, EventKind, read_envelope
 from agreement_ledger.ledger.worldtime import Occurred
 
 AGREEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:agreement-ledger:agreement")
@@ -39,7 +39,7 @@ class Agreement(Aggregate):
     class Event(Aggregate.Event):
         """Common envelope of every agreement event (the type is the class)."""
 
-        TYPE: ClassVar[str] = ""
+        TYPE: ClassVar[EventKind]
 
         agreement: str
         event_id: str
@@ -71,69 +71,6 @@ class Agreement(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.fold(self)
 
-    class Registered(Event, Aggregate.Created):
-        TYPE = "registered"
-
-    class PartyAdded(Event):
-        TYPE = "party_added"
-
-    class SigningPostponed(Event):
-        TYPE = "signing_postponed"
-
-    class Signed(Event):
-        TYPE = "signed"
-
-    class Delivered(Event):
-        TYPE = "delivered"
-
-    class ConsentGiven(Event):
-        TYPE = "consent_given"
-
-    class Ratified(Event):
-        TYPE = "ratified"
-
-    class RatificationAssessed(Event):
-        TYPE = "ratification_assessed"
-
-    class EnteredIntoForce(Event):
-        TYPE = "entered_into_force"
-
-    class Notified(Event):
-        TYPE = "notified"
-
-    class Amended(Event):
-        TYPE = "amended"
-
-    class Extended(Event):
-        TYPE = "extended"
-
-    class Suspended(Event):
-        TYPE = "suspended"
-
-    class Resumed(Event):
-        TYPE = "resumed"
-
-    class TerminationNotified(Event):
-        TYPE = "termination_notified"
-
-    class TerminationNoticeSuspended(Event):
-        TYPE = "termination_notice_suspended"
-
-    class TerminationNoticeWithdrawn(Event):
-        TYPE = "termination_notice_withdrawn"
-
-    class Terminated(Event):
-        TYPE = "terminated"
-
-    class Expired(Event):
-        TYPE = "expired"
-
-    class Noted(Event):
-        TYPE = "noted"
-
-    class Corrected(Event):
-        TYPE = "corrected"
-
     # -- state -------------------------------------------------------------
 
     def __init__(self) -> None:
@@ -141,7 +78,7 @@ class Agreement(Aggregate):
 
     def fold(self, event: Agreement.Event) -> None:
         """Apply one stored event. Never raises."""
-        if isinstance(event, Agreement.Registered):
+        if event.TYPE is EventKind.REGISTERED:
             self.key = event.agreement
             self.head_hash = GENESIS
             self.history = History(event.agreement)
@@ -149,7 +86,7 @@ class Agreement(Aggregate):
         envelope = event.envelope()
         self.head_hash = event.hash
         self.history.add(event.event_id, event.originator_version, envelope)
-        if isinstance(event, Agreement.Corrected):
+        if event.TYPE is EventKind.CORRECTED:
             self.state = self.history.effective_state()
         else:
             self.state.apply(
@@ -174,7 +111,10 @@ class Agreement(Aggregate):
         _check_reserved_id(envelope.agreement, event_id, version)
         kwargs = _event_kwargs(envelope, event_id, version, recorded_by, GENESIS, now)
         return cls._create(
-            cls.Registered, id=agreement_id(envelope.agreement), timestamp=now, **kwargs
+            EVENT_CLASSES[EventKind.REGISTERED],
+            id=agreement_id(envelope.agreement),
+            timestamp=now,
+            **kwargs,
         )
 
     def record(self, envelope: Envelope, *, recorded_by: str, now: datetime) -> bool:
@@ -183,13 +123,13 @@ class Agreement(Aggregate):
             if self.history.originals[envelope.id].content() == envelope.content():
                 return False
             raise ConflictingId(f"event id {envelope.id!r} already exists with different content")
-        if envelope.type == "registered":
+        if envelope.type == EventKind.REGISTERED:
             raise AlreadyRegistered(f"agreement {self.key!r} is already registered")
         version = self.version + 1
         event_id = envelope.id or ledger_assigned_id(self.key, version)
         _check_reserved_id(self.key, event_id, version)
         self.state.admit(envelope, now)
-        if envelope.type == "corrected":
+        if envelope.type == EventKind.CORRECTED:
             self._recheck_with(event_id, version, envelope, now)
         kwargs = _event_kwargs(envelope, event_id, version, recorded_by, self.head_hash, now)
         self.trigger_event(EVENT_CLASSES[envelope.type], timestamp=now, **kwargs)
@@ -219,7 +159,7 @@ class History:
     def add(self, event_id: str, version: int, envelope: Envelope) -> None:
         self.originals[event_id] = envelope
         self.versions[event_id] = version
-        if envelope.type == "corrected":
+        if envelope.type == EventKind.CORRECTED:
             self.corrections.setdefault(envelope.fields["target"], []).append(envelope)
 
     def copy(self) -> History:
@@ -249,7 +189,7 @@ class History:
                 state.known_ids.add(event_id)
                 state.retracted.add(event_id)
                 continue
-            if now is None or envelope.type == "corrected":
+            if now is None or envelope.type == EventKind.CORRECTED:
                 occurred = _quiet_occurred(state, envelope)  # corrections were checked on entry
             else:
                 occurred = state.admit(envelope, now)
@@ -265,11 +205,23 @@ def _quiet_occurred(state: StreamState, envelope: Envelope) -> Occurred | None:
         return None
 
 
-EVENT_CLASSES: dict[str, type[Agreement.Event]] = {
-    cls.TYPE: cls
-    for cls in vars(Agreement).values()
-    if isinstance(cls, type) and issubclass(cls, Agreement.Event) and cls.TYPE
-}
+def _event_class(kind: EventKind) -> type[Agreement.Event]:
+    """The event class of one kind, nested on the aggregate (``Agreement.Signed``).
+
+    Made from the vocabulary, which defines each type once; the registration is
+    the aggregate's "created" event.
+    """
+    bases: tuple[type, ...] = (Agreement.Event,)
+    if kind is EventKind.REGISTERED:
+        bases = (Agreement.Event, Aggregate.Created)
+    name = kind.class_name
+    namespace = {"TYPE": kind, "__qualname__": f"Agreement.{name}", "__module__": __name__}
+    event_class: type[Agreement.Event] = type(name, bases, namespace)
+    setattr(Agreement, name, event_class)
+    return event_class
+
+
+EVENT_CLASSES: dict[str, type[Agreement.Event]] = {kind: _event_class(kind) for kind in EVENT_TYPES}
 
 
 LEGACY_MODULE = "ledger.domain"

@@ -23,7 +23,7 @@ from agreement_ledger.ledger.errors import (
     UnknownEvent,
     UnknownParty,
 )
-from agreement_ledger.ledger.vocabulary import ENVELOPE_KEYS, EVENT_TYPES, Envelope
+from agreement_ledger.ledger.vocabulary import ENVELOPE_KEYS, EVENT_TYPES, Envelope, EventKind
 from agreement_ledger.ledger.worldtime import Occurred, as_utc_text, parse_occurred
 
 UNCORRECTABLE_KEYS = frozenset({"agreement", "type", "id"})
@@ -58,10 +58,10 @@ class StreamState:
         """The zone that reads an offset-less ``occurred``: event, acting party, agreement."""
         if envelope.tz:
             return envelope.tz
-        if envelope.type == "registered":
+        if envelope.type == EventKind.REGISTERED:
             return envelope.fields.get("tz")
         acting = envelope.acting_party()
-        if envelope.type == "party_added":
+        if envelope.type == EventKind.PARTY_ADDED:
             new_party = envelope.fields["party"]
             if new_party.get("tz"):
                 return str(new_party["tz"])
@@ -96,19 +96,19 @@ class StreamState:
 
     def _check_type_rule(self, envelope: Envelope) -> None:
         fields = envelope.fields
-        if envelope.type == "signed" and fields["party"] in self.signers:
+        if envelope.type == EventKind.SIGNED and fields["party"] in self.signers:
             raise AlreadySigned(f"party {fields['party']!r} has already signed")
-        general = envelope.type == "entered_into_force" and "party" not in fields
+        general = envelope.type == EventKind.ENTERED_INTO_FORCE and "party" not in fields
         if general and self.general_entry_into_force is not None:
             raise AlreadyInForce(
                 "the agreement already entered into force "
                 f"(event {self.general_entry_into_force!r}); retract that event first"
             )
-        if envelope.type == "party_added" and fields["party"]["code"] in self.parties:
+        if envelope.type == EventKind.PARTY_ADDED and fields["party"]["code"] in self.parties:
             raise DuplicateParty(f"party {fields['party']['code']!r} is already a party")
-        if envelope.type == "registered":
+        if envelope.type == EventKind.REGISTERED:
             _check_registration(fields)
-        if envelope.type == "corrected":
+        if envelope.type == EventKind.CORRECTED:
             self._check_correction(envelope)
 
     def _check_after(self, envelope: Envelope, occurred: Occurred | None) -> None:
@@ -140,9 +140,9 @@ class StreamState:
         if target in self.retracted:
             raise InvalidCorrection(f"event {target!r} is already retracted")
         fact = self.facts[target]
-        if fact.envelope.type == "corrected":
+        if fact.envelope.type == EventKind.CORRECTED:
             raise InvalidCorrection("a correction cannot be corrected; correct the original event")
-        if retracted and fact.envelope.type == "registered":
+        if retracted and fact.envelope.type == EventKind.REGISTERED:
             raise InvalidCorrection("the registration cannot be retracted")
         if replacement is not None:
             allowed = (
@@ -164,15 +164,15 @@ class StreamState:
         self.known_ids.add(event_id)
         self.facts[event_id] = Fact(event_id, version, envelope, occurred)
         fields = envelope.fields
-        if envelope.type == "registered":
+        if envelope.type == EventKind.REGISTERED:
             self.tz = fields.get("tz")
             for party in fields.get("parties", []):
                 self.parties[party["code"]] = party
-        elif envelope.type == "party_added":
+        elif envelope.type == EventKind.PARTY_ADDED:
             self.parties[fields["party"]["code"]] = fields["party"]
-        elif envelope.type == "signed":
+        elif envelope.type == EventKind.SIGNED:
             self.signers.add(fields["party"])
-        elif envelope.type == "entered_into_force" and "party" not in fields:
+        elif envelope.type == EventKind.ENTERED_INTO_FORCE and "party" not in fields:
             self.general_entry_into_force = event_id
 
 

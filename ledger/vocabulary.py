@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import isodate
@@ -194,11 +195,49 @@ class Field:
     default: Any = None
 
 
+class EventKind(StrEnum):
+    """Every type of event the ledger records (the ``type`` of an envelope)."""
+
+    REGISTERED = "registered"
+    PARTY_ADDED = "party_added"
+    SIGNING_POSTPONED = "signing_postponed"
+    SIGNED = "signed"
+    DELIVERED = "delivered"
+    CONSENT_GIVEN = "consent_given"
+    RATIFIED = "ratified"
+    RATIFICATION_ASSESSED = "ratification_assessed"
+    ENTERED_INTO_FORCE = "entered_into_force"
+    NOTIFIED = "notified"
+    AMENDED = "amended"
+    EXTENDED = "extended"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    TERMINATION_NOTIFIED = "termination_notified"
+    TERMINATION_NOTICE_SUSPENDED = "termination_notice_suspended"
+    TERMINATION_NOTICE_WITHDRAWN = "termination_notice_withdrawn"
+    TERMINATED = "terminated"
+    EXPIRED = "expired"
+    NOTED = "noted"
+    CORRECTED = "corrected"
+
+    @property
+    def class_name(self) -> str:
+        """The name of the event class on the aggregate: ``termination_notified`` →
+        ``TerminationNotified``."""
+        return "".join(part.capitalize() for part in self.value.split("_"))
+
+
+Summary = Callable[[Mapping[str, Any]], str]
+
+
 @dataclass(frozen=True)
 class EventType:
-    """One type of the vocabulary: its name, its fields, and how it is dated."""
+    """One type of the vocabulary, defined once: its kind, what it means, its fields,
+    how it is dated, and the line the timeline prints for it."""
 
-    name: str
+    kind: EventKind
+    meaning: str
+    summary: Summary
     fields: tuple[Field, ...] = ()
     occurred_required: bool = True
     acting_party: str | None = None  # the field whose party's zone reads `occurred`
@@ -206,6 +245,10 @@ class EventType:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+
+    @property
+    def name(self) -> str:
+        return self.kind.value
 
 
 KINDS = ("treaty", "agreement", "mou", "arrangement", "exchange_of_notes", "protocol", "other")
@@ -215,19 +258,37 @@ OUTCOMES = ("approved", "rejected")
 CATEGORIES = ("statement", "protest", "consultation", "other")
 
 
-def _t(name: str, *fields: Field, occurred: bool = True, acting: str | None = None) -> EventType:
-    return EventType(name, tuple(fields), occurred_required=occurred, acting_party=acting)
+def _t(
+    kind: EventKind,
+    meaning: str,
+    summary: Summary,
+    *fields: Field,
+    occurred: bool = True,
+    acting: str | None = None,
+) -> EventType:
+    return EventType(kind, meaning, summary, tuple(fields), occurred, acting)
 
 
 def _party(required: bool = True, name: str = "party") -> Field:
     return Field(name, party_code, required=required, party_ref=True)
 
 
+def _for_party(f: Mapping[str, Any]) -> str:
+    return f" for {f['party']}" if f.get("party") else ""
+
+
+def _optional_text(label: str, f: Mapping[str, Any], key: str) -> str:
+    return f"{label}{f[key]}" if f.get(key) else ""
+
+
+E = EventKind
 EVENT_TYPES: dict[str, EventType] = {
-    t.name: t
+    t.kind: t
     for t in (
         _t(
-            "registered",
+            E.REGISTERED,
+            "An agreement enters the register with its title and parties (first event, once).",
+            lambda f: f"registered: {f['title']}",
             Field("title", text, required=True),
             Field("kind", one_of(*KINDS)),
             Field("binding", one_of(*BINDINGS)),
@@ -241,10 +302,25 @@ EVENT_TYPES: dict[str, EventType] = {
             Field("expires", iso_date),
             occurred=False,
         ),
-        _t("party_added", Field("party", party, required=True), acting="party"),
-        _t("signing_postponed", Field("reason", text)),
         _t(
-            "signed",
+            E.PARTY_ADDED,
+            "A party joins the agreement (accession to a multilateral agreement).",
+            lambda f: f"{f['party']['code']} became a party",
+            Field("party", party, required=True),
+            acting="party",
+        ),
+        _t(
+            E.SIGNING_POSTPONED,
+            "A planned signing did not happen.",
+            lambda f: "signing postponed" + _optional_text(": ", f, "reason"),
+            Field("reason", text),
+        ),
+        _t(
+            E.SIGNED,
+            "A party signed (once per party).",
+            lambda f: (
+                f"signed by {f['party']}" + (f" ({f['signatory']})" if f.get("signatory") else "")
+            ),
             _party(),
             Field("signatory", text),
             Field("capacity", text),
@@ -252,61 +328,128 @@ EVENT_TYPES: dict[str, EventType] = {
             acting="party",
         ),
         _t(
-            "delivered",
+            E.DELIVERED,
+            "The instrument was delivered or exchanged, to a party or the depositary.",
+            lambda f: f"{f.get('instrument', 'memorandum')} delivered {f['from']} → {f['to']}",
             Field("from", party_code, required=True, party_ref=True),
             Field("to", party_or_depositary, required=True, party_ref=True),
             Field("instrument", text, default="memorandum"),
             acting="from",
         ),
         _t(
-            "consent_given",
+            E.CONSENT_GIVEN,
+            "A body of a party gave (or refused) its consent, e.g. a senate's advice and consent.",
+            lambda f: f"{f['body']} ({f['party']}): {f.get('outcome', 'consent given')}",
             _party(),
             Field("body", text, required=True),
             Field("outcome", one_of(*OUTCOMES)),
             acting="party",
         ),
         _t(
-            "ratified",
+            E.RATIFIED,
+            "A party deposited its consent to be bound (ratification, acceptance, …).",
+            lambda f: f"{f.get('instrument', 'ratification')} by {f['party']}",
             _party(),
             Field("instrument", one_of(*INSTRUMENTS)),
             acting="party",
         ),
         _t(
-            "ratification_assessed",
+            E.RATIFICATION_ASSESSED,
+            "Someone stated whether a party's ratification is required.",
+            lambda f: (
+                f"{f['by']}: ratification by {f['party']} "
+                f"{'required' if f['required'] else 'not required'}"
+            ),
             _party(),
             Field("required", boolean, required=True),
             Field("by", text, required=True),
             acting="party",
         ),
-        _t("entered_into_force", _party(required=False), acting="party"),
         _t(
-            "notified",
+            E.ENTERED_INTO_FORCE,
+            "The agreement entered into force, as a whole or for one party.",
+            lambda f: "entered into force" + _for_party(f),
+            _party(required=False),
+            acting="party",
+        ),
+        _t(
+            E.NOTIFIED,
+            "A parliament or other body of a party was notified.",
+            lambda f: f"{f['body']} ({f['party']}) notified" + _optional_text(" of ", f, "subject"),
             _party(),
             Field("body", text, required=True),
             Field("subject", text),
             acting="party",
         ),
-        _t("amended", Field("summary", text, required=True)),
-        _t("extended", Field("until", iso_date, required=True)),
-        _t("suspended", _party(required=False), Field("reason", text), acting="party"),
-        _t("resumed", _party(required=False), Field("reason", text), acting="party"),
         _t(
-            "termination_notified",
+            E.AMENDED,
+            "The agreement was amended.",
+            lambda f: f"amended: {f['summary']}",
+            Field("summary", text, required=True),
+        ),
+        _t(
+            E.EXTENDED,
+            "The agreement was extended to a new expiry date.",
+            lambda f: f"extended until {f['until']}",
+            Field("until", iso_date, required=True),
+        ),
+        _t(
+            E.SUSPENDED,
+            "The agreement (or its application to one party) was suspended.",
+            lambda f: "suspended" + _for_party(f),
+            _party(required=False),
+            Field("reason", text),
+            acting="party",
+        ),
+        _t(
+            E.RESUMED,
+            "A suspension ended.",
+            lambda f: "resumed" + _for_party(f),
+            _party(required=False),
+            Field("reason", text),
+            acting="party",
+        ),
+        _t(
+            E.TERMINATION_NOTIFIED,
+            "A party gave notice of termination or withdrawal, effective on a date.",
+            lambda f: f"{f['party']} gave notice of termination effective {f['effective']}",
             _party(),
             Field("effective", iso_date, required=True),
             acting="party",
         ),
-        _t("termination_notice_suspended", _party(), acting="party"),
-        _t("termination_notice_withdrawn", _party(), acting="party"),
-        _t("terminated"),
-        _t("expired"),
         _t(
-            "noted",
+            E.TERMINATION_NOTICE_SUSPENDED,
+            "A termination notice was put on hold; it does not take effect.",
+            lambda f: f"{f['party']}'s termination notice suspended",
+            _party(),
+            acting="party",
+        ),
+        _t(
+            E.TERMINATION_NOTICE_WITHDRAWN,
+            "A termination notice was revoked for good.",
+            lambda f: f"{f['party']}'s termination notice withdrawn",
+            _party(),
+            acting="party",
+        ),
+        _t(
+            E.TERMINATED,
+            "The agreement ended, where no notice or expiry covers it.",
+            lambda f: "terminated",
+        ),
+        _t(
+            E.EXPIRED, "The agreement expired, where no expiry date covers it.", lambda f: "expired"
+        ),
+        _t(
+            E.NOTED,
+            "Context an auditor wants on the timeline: a statement, protest, consultation.",
+            lambda f: f"{f.get('category', 'note')}: {f['text']}",
             Field("category", one_of(*CATEGORIES)),
             Field("text", text, required=True),
         ),
         _t(
-            "corrected",
+            E.CORRECTED,
+            "A mistake corrected by a later event: corrected fields, or a retraction.",
+            lambda f: "corrected",
             Field("target", event_ref, required=True),
             Field("replacement", mapping),
             Field("retracted", boolean),
@@ -321,7 +464,7 @@ class Envelope:
     """One event as a writer gave it, validated and in canonical form."""
 
     agreement: str
-    type: str
+    type: EventKind
     fields: dict[str, Any]
     occurred: str | None = None
     id: str | None = None
@@ -333,6 +476,10 @@ class Envelope:
     @property
     def spec(self) -> EventType:
         return EVENT_TYPES[self.type]
+
+    def summary(self) -> str:
+        """The line the timeline prints for this event."""
+        return self.spec.summary(self.fields)
 
     def content(self) -> dict[str, Any]:
         """The envelope as a JSON object, present keys only (what ``id`` re-use compares)."""
@@ -451,7 +598,7 @@ def _read_checked(
         after = [after]
     return Envelope(
         agreement=agreement,
-        type=event_type.name,
+        type=event_type.kind,
         fields=read_type_fields(event_type, raw),
         occurred=occurred,
         id=_optional(raw, "id", event_ref),

@@ -16,7 +16,7 @@ from typing import Any
 from agreement_ledger.ledger.domain import Agreement, History
 from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.ledger.rules import Fact
-from agreement_ledger.ledger.vocabulary import Envelope
+from agreement_ledger.ledger.vocabulary import Envelope, EventKind
 from agreement_ledger.ledger.worldtime import Chronology, Dated, Occurred, Order, start_of_day
 
 
@@ -77,9 +77,9 @@ class Facts:
                 event.originator_version, event.timestamp, event.recorded_by, envelope
             )
         state = history.effective_state()
-        every = [f for f in state.facts.values() if f.envelope.type != "corrected"]
+        every = [f for f in state.facts.values() if f.envelope.type != EventKind.CORRECTED]
         begun = [f for f in every if f.occurred is None or f.occurred.start <= as_of]
-        registration = next(f.envelope for f in every if f.envelope.type == "registered")
+        registration = next(f.envelope for f in every if f.envelope.type == EventKind.REGISTERED)
         corrected_by: dict[str, list[str]] = {}
         for event in stream:
             if isinstance(event, Agreement.Corrected):

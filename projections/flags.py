@@ -17,6 +17,7 @@ from typing import Any
 import isodate
 
 from agreement_ledger.ledger.rules import Fact
+from agreement_ledger.ledger.vocabulary import EventKind
 from agreement_ledger.ledger.worldtime import LATEST, Order, as_utc_text, zone
 from agreement_ledger.projections.facts import Facts, end_of, relative_to, start_of
 from agreement_ledger.projections.state import AgreementState
@@ -143,7 +144,7 @@ def _deadline(facts: Facts, entry: Fact, within: str | None) -> tuple[datetime, 
 
 @rule("notified_after_entry_into_force")
 def notified_after_entry_into_force(facts: Facts, state: AgreementState) -> Iterator[Flag]:
-    for notified in facts.of_type("notified"):
+    for notified in facts.of_type(EventKind.NOTIFIED):
         party, body = notified.envelope.fields["party"], notified.envelope.fields["body"]
         if any(_matches(notified, r) and r.get("within") for r in _requirements(facts)):
             continue  # a requirement allows notice after entry into force
@@ -169,7 +170,9 @@ def notified_late(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     for requirement in _requirements(facts):
         within = requirement.get("within")
         entry = _entry_for(facts, state, requirement["party"])
-        notified = next((f for f in facts.of_type("notified") if _matches(f, requirement)), None)
+        notified = next(
+            (f for f in facts.of_type(EventKind.NOTIFIED) if _matches(f, requirement)), None
+        )
         if within is None or entry is None or notified is None:
             continue
         earliest, latest = _deadline(facts, entry, within)
@@ -195,7 +198,9 @@ def notified_late(facts: Facts, state: AgreementState) -> Iterator[Flag]:
 def notification_missing(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     for requirement in _requirements(facts):
         entry = _entry_for(facts, state, requirement["party"])
-        if entry is None or any(_matches(f, requirement) for f in facts.of_type("notified")):
+        if entry is None or any(
+            _matches(f, requirement) for f in facts.of_type(EventKind.NOTIFIED)
+        ):
             continue
         earliest, latest = _deadline(facts, entry, requirement.get("within"))
         if facts.as_of >= latest:
@@ -218,7 +223,7 @@ def notification_missing(facts: Facts, state: AgreementState) -> Iterator[Flag]:
 
 def _unsigned_at(facts: Facts, moment: Fact, code: str) -> tuple[str, tuple[str, ...]] | None:
     """Whether ``code`` had not signed at ``moment``: certainty and evidence."""
-    signature = next(iter(facts.of_party(code, "signed")), None)
+    signature = next(iter(facts.of_party(code, EventKind.SIGNED)), None)
     if signature is None:
         return DEFINITE, (moment.id,)
     certainty = _certainty(facts.order(signature, moment))
@@ -229,7 +234,7 @@ def _original_parties(facts: Facts, moment: Fact) -> list[str]:
     """Parties of the agreement at ``moment`` (those added later are left out)."""
     later = {
         f.envelope.fields["party"]["code"]
-        for f in facts.of_type("party_added")
+        for f in facts.of_type(EventKind.PARTY_ADDED)
         if facts.order(f, moment) is Order.AFTER
     }
     return [code for code in facts.parties if code not in later]
@@ -259,7 +264,7 @@ def entered_before_all_signatures(facts: Facts, state: AgreementState) -> Iterat
 def delivered_before_all_signatures(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     if facts.is_open:
         return
-    for delivery in facts.of_type("delivered"):
+    for delivery in facts.of_type(EventKind.DELIVERED):
         for code in _original_parties(facts, delivery):
             found = _unsigned_at(facts, delivery, code)
             if found:
@@ -279,7 +284,7 @@ def delivered_before_all_signatures(facts: Facts, state: AgreementState) -> Iter
 @rule("entered_into_force_without_ratification")
 def entered_without_ratification(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     for code in sorted(facts.requires_ratification & set(state.parties)):
-        ratifications = facts.of_party(code, "ratified")
+        ratifications = facts.of_party(code, EventKind.RATIFIED)
         for period in state.parties[code].periods:
             ratified = next(
                 (r for r in ratifications if facts.order(r, period.start) is not Order.AFTER), None
@@ -306,7 +311,7 @@ def entered_without_ratification(facts: Facts, state: AgreementState) -> Iterato
 @rule("ratification_disputed")
 def ratification_disputed(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     for code in facts.parties:
-        positions = facts.of_party(code, "ratification_assessed")
+        positions = facts.of_party(code, EventKind.RATIFICATION_ASSESSED)
         if len({p.envelope.fields["required"] for p in positions}) > 1:
             said = "; ".join(
                 f"{p.envelope.fields['by']}: "
@@ -364,14 +369,19 @@ def _local_days(fact: Fact, zone_name: str | None) -> tuple[date, date]:
     return first, last
 
 
-ENDING_EXEMPT = frozenset({"noted", "registered", "terminated", "expired"})
+ENDING_EXEMPT = frozenset(
+    {EventKind.NOTED, EventKind.REGISTERED, EventKind.TERMINATED, EventKind.EXPIRED}
+)
 
 
 @rule("event_after_termination")
 def event_after_termination(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     ending = state.ending
     if state.ended_at is not None:
-        by_event = ending is not None and ending.envelope.type in ("terminated", "expired")
+        by_event = ending is not None and ending.envelope.type in (
+            EventKind.TERMINATED,
+            EventKind.EXPIRED,
+        )
         for fact in facts.facts:
             if fact.envelope.type in ENDING_EXEMPT or fact is ending or fact.occurred is None:
                 continue
@@ -405,7 +415,7 @@ def _after_withdrawal(facts: Facts, state: AgreementState) -> Iterator[Flag]:
             (
                 f
                 for f in own
-                if f.envelope.type == "ratified" and start_of(f) >= notice.effective_at
+                if f.envelope.type == EventKind.RATIFIED and start_of(f) >= notice.effective_at
             ),
             None,
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 from agreement_ledger.ledger.domain import Agreement
 from agreement_ledger.ledger.rules import Fact
-from agreement_ledger.ledger.vocabulary import Envelope
+from agreement_ledger.ledger.vocabulary import EventKind
 from agreement_ledger.ledger.worldtime import as_utc_text
 from agreement_ledger.projections.facts import Facts, world_order
 from agreement_ledger.projections.flags import Flag, evaluate
@@ -86,7 +86,7 @@ def notifications(facts: Facts) -> list[dict[str, Any]]:
             "subject": fact.envelope.fields.get("subject"),
             "notified": fact.envelope.occurred,
         }
-        for fact in facts.of_type("notified")
+        for fact in facts.of_type(EventKind.NOTIFIED)
     ]
 
 
@@ -154,7 +154,7 @@ def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dic
                 "end": as_utc_text(fact.occurred.end) if fact.occurred else None,
                 "zone": fact.occurred.zone if fact.occurred else None,
                 "party": envelope.acting_party(),
-                "summary": summarise(envelope),
+                "summary": envelope.summary(),
                 "recorded_at": as_utc_text(recording.recorded_at),
                 "recorded_by": recording.recorded_by,
                 "corrected_by": facts.corrected_by.get(fact.id, []),
@@ -164,47 +164,3 @@ def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dic
         )
     del state
     return entries
-
-
-def summarise(envelope: Envelope) -> str:
-    """A short line saying what an event records."""
-    f = envelope.fields
-    by_type = {
-        "registered": lambda: f"registered: {f['title']}",
-        "party_added": lambda: f"{f['party']['code']} became a party",
-        "signing_postponed": lambda: (
-            "signing postponed" + (f": {f['reason']}" if f.get("reason") else "")
-        ),
-        "signed": lambda: (
-            f"signed by {f['party']}" + (f" ({f['signatory']})" if f.get("signatory") else "")
-        ),
-        "delivered": lambda: (
-            f"{f.get('instrument', 'memorandum')} delivered {f['from']} → {f['to']}"
-        ),
-        "consent_given": lambda: f"{f['body']} ({f['party']}): {f.get('outcome', 'consent given')}",
-        "ratified": lambda: f"{f.get('instrument', 'ratification')} by {f['party']}",
-        "ratification_assessed": lambda: (
-            f"{f['by']}: ratification by {f['party']} "
-            f"{'required' if f['required'] else 'not required'}"
-        ),
-        "entered_into_force": lambda: (
-            "entered into force" + (f" for {f['party']}" if f.get("party") else "")
-        ),
-        "notified": lambda: (
-            f"{f['body']} ({f['party']}) notified"
-            + (f" of {f['subject']}" if f.get("subject") else "")
-        ),
-        "amended": lambda: f"amended: {f['summary']}",
-        "extended": lambda: f"extended until {f['until']}",
-        "suspended": lambda: "suspended" + (f" for {f['party']}" if f.get("party") else ""),
-        "resumed": lambda: "resumed" + (f" for {f['party']}" if f.get("party") else ""),
-        "termination_notified": lambda: (
-            f"{f['party']} gave notice of termination effective {f['effective']}"
-        ),
-        "termination_notice_suspended": lambda: f"{f['party']}'s termination notice suspended",
-        "termination_notice_withdrawn": lambda: f"{f['party']}'s termination notice withdrawn",
-        "terminated": lambda: "terminated",
-        "expired": lambda: "expired",
-        "noted": lambda: f"{f.get('category', 'note')}: {f['text']}",
-    }
-    return by_type.get(envelope.type, lambda: envelope.type)()

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from agreement_ledger.ledger.rules import Fact
+from agreement_ledger.ledger.vocabulary import EventKind
 from agreement_ledger.ledger.worldtime import Order
 from agreement_ledger.projections.facts import Facts, start_of, world_order
 
@@ -107,7 +108,12 @@ def compute_state(facts: Facts) -> AgreementState:
     changes: list[datetime] = []
     notices = _notices(facts, changes)
     general = next(
-        (f for f in facts.of_type("entered_into_force") if "party" not in f.envelope.fields), None
+        (
+            f
+            for f in facts.of_type(EventKind.ENTERED_INTO_FORCE)
+            if "party" not in f.envelope.fields
+        ),
+        None,
     )
     parties = {
         code: _party_state(facts, code, party.get("name"), notices)
@@ -137,10 +143,14 @@ def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
     """
     notices: list[Notice] = []
     open_notice: dict[str, Notice] = {}
-    kinds = ("termination_notified", "termination_notice_suspended", "termination_notice_withdrawn")
+    kinds = (
+        EventKind.TERMINATION_NOTIFIED,
+        EventKind.TERMINATION_NOTICE_SUSPENDED,
+        EventKind.TERMINATION_NOTICE_WITHDRAWN,
+    )
     for fact in world_order(f for f in facts.all_facts if f.envelope.type in kinds):
         party = fact.envelope.fields["party"]
-        if fact.envelope.type == "termination_notified":
+        if fact.envelope.type == EventKind.TERMINATION_NOTIFIED:
             notice = Notice(fact, party, facts.day_start(fact.envelope.fields["effective"]))
             notices.append(notice)
             open_notice[party] = notice
@@ -149,13 +159,15 @@ def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
         if pending is None or (not pending.endings and start_of(fact) >= pending.effective_at):
             continue  # no notice on hold or pending to act on
         pending.endings.append(fact)
-        if fact.envelope.type == "termination_notice_withdrawn":
+        if fact.envelope.type == EventKind.TERMINATION_NOTICE_WITHDRAWN:
             del open_notice[party]  # revoked for good
     for notice in notices:
         begun = [f for f in notice.endings if facts.begun(f)]
         if begun:
             notice.status = (
-                "withdrawn" if begun[-1].envelope.type.endswith("withdrawn") else "suspended"
+                "withdrawn"
+                if begun[-1].envelope.type is EventKind.TERMINATION_NOTICE_WITHDRAWN
+                else "suspended"
             )
         elif notice.ended_by is None and notice.effective_at <= facts.as_of:
             notice.status = "effective"
@@ -167,13 +179,13 @@ def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
 def _consents(facts: Facts, code: str) -> list[Fact]:
     """The party's known consents to be bound: ratification where required, else signature."""
     if code in facts.requires_ratification:
-        return facts.known_of_party(code, "ratified")
-    return facts.known_of_party(code, "signed", "ratified")
+        return facts.known_of_party(code, EventKind.RATIFIED)
+    return facts.known_of_party(code, EventKind.SIGNED, EventKind.RATIFIED)
 
 
 def _party_state(facts: Facts, code: str, name: str | None, notices: list[Notice]) -> PartyState:
     state = PartyState(code=code, name=name)
-    signatures = facts.of_party(code, "signed")
+    signatures = facts.of_party(code, EventKind.SIGNED)
     state.signed = signatures[0] if signatures else None
     withdrawals = [n for n in notices if n.party == code and n.ended_by is None]
     withdrawals.sort(key=lambda n: n.effective_at)
@@ -181,7 +193,7 @@ def _party_state(facts: Facts, code: str, name: str | None, notices: list[Notice
     state.withdrawn = taken_effect[-1] if taken_effect else None
     schedule = _periods(facts, code, withdrawals)
     state.periods = [p for p in schedule if facts.begun(p.start)]
-    ratifications = facts.of_party(code, "ratified")
+    ratifications = facts.of_party(code, EventKind.RATIFIED)
     rejoining = [
         r
         for r in ratifications
@@ -209,7 +221,8 @@ def _joined_after(facts: Facts, code: str, general: Fact | None) -> bool:
         (
             f
             for f in facts.all_facts
-            if f.envelope.type == "party_added" and f.envelope.fields["party"]["code"] == code
+            if f.envelope.type == EventKind.PARTY_ADDED
+            and f.envelope.fields["party"]["code"] == code
         ),
         None,
     )
@@ -229,14 +242,14 @@ def _periods(facts: Facts, code: str, withdrawals: list[Notice]) -> list[Period]
         (
             f
             for f in world_order(facts.all_facts)
-            if f.envelope.type == "entered_into_force" and "party" not in f.envelope.fields
+            if f.envelope.type == EventKind.ENTERED_INTO_FORCE and "party" not in f.envelope.fields
         ),
         None,
     )
     periods: list[Period] = []
     if general is not None and not facts.is_open and not _joined_after(facts, code, general):
         periods.append(Period(None, general, _withdrawal_after(start_of(general), withdrawals)))
-    own = facts.known_of_party(code, "entered_into_force")
+    own = facts.known_of_party(code, EventKind.ENTERED_INTO_FORCE)
     for consent in _consents(facts, code):
         last = periods[-1] if periods else None
         if last is not None and (
@@ -276,14 +289,14 @@ def _suspended(facts: Facts, party: str | None) -> bool:
     """Whether the last suspension (of the party, or of everything) is not yet resumed."""
     relevant = [
         f
-        for f in facts.of_type("suspended", "resumed")
+        for f in facts.of_type(EventKind.SUSPENDED, EventKind.RESUMED)
         if f.envelope.fields.get("party") in (None, party)
     ]
-    return bool(relevant) and relevant[-1].envelope.type == "suspended"
+    return bool(relevant) and relevant[-1].envelope.type == EventKind.SUSPENDED
 
 
 def _expiry(facts: Facts) -> str | None:
-    extensions = facts.of_type("extended")
+    extensions = facts.of_type(EventKind.EXTENDED)
     if extensions:
         return str(extensions[-1].envelope.fields["until"])
     expires = facts.registration.fields.get("expires")
@@ -299,7 +312,7 @@ def _agreement_status(
     changes: list[datetime],
 ) -> tuple[str, datetime | None, Fact | None]:
     """The agreement's status, and when and by what it ended, if it has."""
-    explicit = facts.of_type("terminated", "expired")
+    explicit = facts.of_type(EventKind.TERMINATED, EventKind.EXPIRED)
     if explicit:
         end = explicit[0]
         return end.envelope.type, start_of(end), end

@@ -58,9 +58,7 @@ def seeded(cli, db_url):
     ],
     ids=["title", "party name", "id", "note", "lone surrogate"],
 )
-def test_text_no_database_can_store_is_refused_and_readers_keep_working(
-    cli, db_url, seeded, event
-):
+def test_text_no_database_can_store_is_refused_and_readers_keep_working(cli, db_url, seeded, event):
     line = one_line_error(append_json(cli, event), 3)
     assert "cannot store" in line or "must be" in line
     assert count_events(db_url) == seeded
@@ -84,10 +82,24 @@ def test_a_nul_in_an_import_line_names_the_line(cli, db_url, seeded, tmp_path):
 )
 def test_markup_and_escape_sequences_in_stored_text_are_shown_as_text(cli, db_url, title):
     assert append_json(cli, {**TITLE, "title": title}).exit_code == 0
-    assert cli("append", "hx", "noted", "--json", json.dumps(
-        {"text": f"note {title}", "occurred": "2020-01-01"})).exit_code == 0
-    for command in (["list"], ["show", "hx"], ["timeline", "hx"], ["timeline", "hx", "--chart"],
-                    ["history", "hx"], ["flags"]):
+    assert (
+        cli(
+            "append",
+            "hx",
+            "noted",
+            "--json",
+            json.dumps({"text": f"note {title}", "occurred": "2020-01-01"}),
+        ).exit_code
+        == 0
+    )
+    for command in (
+        ["list"],
+        ["show", "hx"],
+        ["timeline", "hx"],
+        ["timeline", "hx", "--chart"],
+        ["history", "hx"],
+        ["flags"],
+    ):
         result = cli(*command)
         assert result.exit_code == 0, (command, result.output)
         assert "\x1b" not in result.stdout and "\x07" not in result.stdout, command
@@ -105,16 +117,35 @@ def test_an_actor_with_control_characters_is_a_usage_error(cli, db_url, seeded):
 
 
 def test_error_messages_show_control_characters_visibly(cli, db_url, seeded):
-    result = append_json(cli, {"agreement": "tisa-2014", "type": "noted", "text": "x",
-                               "occurred": "2014-12-29", "category": "\x1b[31mred"})
+    result = append_json(
+        cli,
+        {
+            "agreement": "tisa-2014",
+            "type": "noted",
+            "text": "x",
+            "occurred": "2014-12-29",
+            "category": "\x1b[31mred",
+        },
+    )
     line = one_line_error(result, 3)
     assert "\x1b" not in line and "\\x1b" in line
 
 
 @pytest.mark.parametrize("event_id", ["   ", "a\x1bb", "tab\there", "line\nbreak"])
 def test_a_blank_or_control_character_id_is_refused(cli, db_url, seeded, event_id):
-    one_line_error(append_json(cli, {"agreement": "tisa-2014", "type": "noted", "text": "x",
-                                     "occurred": "2014-12-29", "id": event_id}), 3)
+    one_line_error(
+        append_json(
+            cli,
+            {
+                "agreement": "tisa-2014",
+                "type": "noted",
+                "text": "x",
+                "occurred": "2014-12-29",
+                "id": event_id,
+            },
+        ),
+        3,
+    )
     one_line_error(cli("sign", "tisa-2014", "KR", "--occurred", "2014-12-27", "--id", event_id), 2)
     assert count_events(db_url) == seeded
 
@@ -153,16 +184,41 @@ def test_an_export_with_line_separators_in_text_imports_again(
         {"agreement": "tisa-2014", "type": "noted", "text": "x", "occurred": "9999-12-31"},
         {"agreement": "tisa-2014", "type": "noted", "text": "x", "occurred": "9999"},
         {"agreement": "tisa-2014", "type": "noted", "text": "x", "occurred": "0001"},
-        {"agreement": "tisa-2014", "type": "noted", "text": "x", "occurred": "0001-01-01T00:00+09:00"},
-        {"agreement": "tisa-2014", "type": "corrected", "target": "kr-signed",
-         "replacement": {"occurred": "0001"}},
-        {"agreement": "tisa-2014", "type": "extended", "until": "9999-12-31",
-         "occurred": "2015-01-01"},
-        {"agreement": "tisa-2014", "type": "termination_notified", "party": "KR",
-         "effective": "0001-01-01", "occurred": "2015-01-01"},
+        {
+            "agreement": "tisa-2014",
+            "type": "noted",
+            "text": "x",
+            "occurred": "0001-01-01T00:00+09:00",
+        },
+        {
+            "agreement": "tisa-2014",
+            "type": "corrected",
+            "target": "kr-signed",
+            "replacement": {"occurred": "0001"},
+        },
+        {
+            "agreement": "tisa-2014",
+            "type": "extended",
+            "until": "9999-12-31",
+            "occurred": "2015-01-01",
+        },
+        {
+            "agreement": "tisa-2014",
+            "type": "termination_notified",
+            "party": "KR",
+            "effective": "0001-01-01",
+            "occurred": "2015-01-01",
+        },
     ],
-    ids=["9999-12-31", "9999", "0001 in Seoul", "0001 with an offset", "in a correction",
-         "until at the calendar's end", "effective at the calendar's start"],
+    ids=[
+        "9999-12-31",
+        "9999",
+        "0001 in Seoul",
+        "0001 with an offset",
+        "in a correction",
+        "until at the calendar's end",
+        "effective at the calendar's start",
+    ],
 )
 def test_dates_at_the_calendars_edges_are_refused(cli, db_url, seeded, event):
     one_line_error(append_json(cli, event), 3)
@@ -201,16 +257,27 @@ def test_bytes_that_are_not_utf8_on_stdin_are_refused(cli, db_url, seeded):
 
 def test_undecodable_arguments_are_refused(cli, db_url, seeded):
     # what Python makes of a byte \xff in argv (surrogateescape)
-    one_line_error(cli("sign", "tisa-2014", "KR", "--occurred", "2014-12-27",
-                       "--signatory", "x\udcff"), 2)
+    one_line_error(
+        cli("sign", "tisa-2014", "KR", "--occurred", "2014-12-27", "--signatory", "x\udcff"), 2
+    )
     one_line_error(cli("--actor", "\udcff", "list"), 2)
-    one_line_error(append_json(cli, {"agreement": "tisa-2014", "type": "noted",
-                                     "text": "\udcff", "occurred": "2014-12-29"}), 3)
+    one_line_error(
+        append_json(
+            cli,
+            {"agreement": "tisa-2014", "type": "noted", "text": "\udcff", "occurred": "2014-12-29"},
+        ),
+        3,
+    )
     assert count_events(db_url) == seeded
 
 
 def test_json_nested_thousands_deep_is_refused(cli, db_url, seeded, tmp_path):
-    deep = '{"agreement": "hx", "type": "registered", "title": "t", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    deep = (
+        '{"agreement": "hx", "type": "registered", "title": "t", "x": '
+        + "[" * 5000
+        + "]" * 5000
+        + "}"
+    )
     assert "nested deeper" in one_line_error(import_text(cli, tmp_path, deep), 3)
     result = cli("append", "tisa-2014", "noted", "--json", "[" * 5000 + "]" * 5000)
     one_line_error(result, 2)
@@ -240,10 +307,12 @@ def test_db_upgrade_on_a_schema_from_a_newer_release_is_one_line(cli, db_url, se
 # -- 8. databases that keep nothing --------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:",
-                                 "sqlite:///file::memory:?uri=true"])
-@pytest.mark.parametrize("command", [["import", str(EXAMPLE)], ["list"],
-                                     ["register", "x", "--title", "t"]])
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite:///file::memory:?uri=true"]
+)
+@pytest.mark.parametrize(
+    "command", [["import", str(EXAMPLE)], ["list"], ["register", "x", "--title", "t"]]
+)
 def test_in_memory_databases_are_refused(url, command):
     from typer.testing import CliRunner
 
@@ -259,8 +328,15 @@ def test_in_memory_databases_are_refused(url, command):
 def test_a_field_error_in_an_import_names_the_line(cli, db_url, seeded, tmp_path):
     lines = [
         json.dumps({"agreement": "ln-1", "type": "registered", "title": "t", "parties": ["KR"]}),
-        json.dumps({"agreement": "ln-1", "type": "signed", "party": "KR",
-                    "occurred": "2020-01-01", "signatory": ""}),
+        json.dumps(
+            {
+                "agreement": "ln-1",
+                "type": "signed",
+                "party": "KR",
+                "occurred": "2020-01-01",
+                "signatory": "",
+            }
+        ),
     ]
     line = one_line_error(import_text(cli, tmp_path, "\n".join(lines)), 3)
     assert line.startswith("Error: ln-1, line 2, signed event: field 'signatory'")
@@ -285,8 +361,10 @@ def test_a_field_error_in_an_import_names_the_line(cli, db_url, seeded, tmp_path
         (["sign", "tisa-2014", "KR", "--occurred", "29 Dec 2014"], "--occurred"),
         (["sign", "tisa-2014", "KR", "--occurred", "2014-02-30"], "--occurred"),
         (["sign", "tisa-2014", "KR", "--occurred", "2014-12-27", "--tz", "Asia/Soul"], "--tz"),
-        (["ratify", "tisa-2014", "KR", "--occurred", "2014-12-27", "--instrument", "x"],
-         "--instrument"),
+        (
+            ["ratify", "tisa-2014", "KR", "--occurred", "2014-12-27", "--instrument", "x"],
+            "--instrument",
+        ),
         (["flags", "--code", "nope"], "--code"),
         (["flags", "--severity", "fatal"], "--severity"),
         (["flags", "--party", "ZZ"], "--party"),
@@ -323,19 +401,35 @@ def test_durations_with_fractions_signs_or_no_bound_are_refused_at_registration(
         ({**TITLE, "requires_ratification": ["ZZ"]}, "[unknown_party]"),
         ({**TITLE, "parties": ["KR", "KR"]}, "[duplicate_party]"),
         ({**TITLE, "parties": [{"code": "KR", "tz": "UTC"}, {"code": "KR"}]}, "[duplicate_party]"),
-        ({"agreement": "tisa-2014", "type": "corrected", "target": "registered",
-          "replacement": {"notify": [{"party": "ZZ", "body": "x"}]}}, "[invalid_correction]"),
+        (
+            {
+                "agreement": "tisa-2014",
+                "type": "corrected",
+                "target": "registered",
+                "replacement": {"notify": [{"party": "ZZ", "body": "x"}]},
+            },
+            "[invalid_correction]",
+        ),
     ],
-    ids=["notify a stranger", "ratification by a stranger", "a party twice",
-         "a party twice, two zones", "a correction adding a stranger"],
+    ids=[
+        "notify a stranger",
+        "ratification by a stranger",
+        "a party twice",
+        "a party twice, two zones",
+        "a correction adding a stranger",
+    ],
 )
 def test_a_registration_naming_strangers_or_twins_is_refused_and_breaks_nobody(
     cli, db_url, seeded, event, rule
 ):
     assert rule in one_line_error(append_json(cli, event), 3)
     assert count_events(db_url) == seeded
-    for command in (["list"], ["show", "tisa-2014"], ["flags"],
-                    ["replay", "tisa-2014", "--as-of", "2014-12-27"]):
+    for command in (
+        ["list"],
+        ["show", "tisa-2014"],
+        ["flags"],
+        ["replay", "tisa-2014", "--as-of", "2014-12-27"],
+    ):
         assert cli(*command).exit_code == 0, command
 
 
@@ -348,17 +442,31 @@ def test_a_digest_file_that_is_no_digest_fails_verification(cli, seeded, tmp_pat
 
 
 def test_events_at_the_first_instant_of_the_calendar_can_be_drawn(cli, tmp_path):
-    assert cli("register", "y1", "--title", "t", "--party", "KR",
-               "--tz", "America/New_York").exit_code == 0
-    assert cli("append", "y1", "noted", "--field", "text=x",
-               "--field", "occurred=0001-01-01T00:00Z").exit_code == 0
+    assert (
+        cli("register", "y1", "--title", "t", "--party", "KR", "--tz", "America/New_York").exit_code
+        == 0
+    )
+    assert (
+        cli(
+            "append", "y1", "noted", "--field", "text=x", "--field", "occurred=0001-01-01T00:00Z"
+        ).exit_code
+        == 0
+    )
     assert cli("timeline", "y1", "--chart").exit_code == 0
     assert cli("report", "y1", "-o", str(tmp_path / "y1.html")).exit_code == 0
 
 
 def test_a_day_that_never_existed_in_its_zone_is_impossible(cli, db_url, seeded):
-    result = append_json(cli, {"agreement": "tisa-2014", "type": "noted", "text": "x",
-                               "occurred": "2011-12-30", "tz": "Pacific/Apia"})
+    result = append_json(
+        cli,
+        {
+            "agreement": "tisa-2014",
+            "type": "noted",
+            "text": "x",
+            "occurred": "2011-12-30",
+            "tz": "Pacific/Apia",
+        },
+    )
     assert "does not exist in Pacific/Apia" in one_line_error(result, 3)
     assert count_events(db_url) == seeded
 
@@ -380,19 +488,22 @@ def test_a_command_group_without_its_command_is_one_line(cli):
 
 
 def test_party_names_and_zones_for_parties_not_listed_are_usage_errors(cli, db_url):
-    line = one_line_error(cli("register", "z6", "--title", "T", "--party", "KR",
-                              "--party-tz", "ZZ=UTC"), 2)
+    line = one_line_error(
+        cli("register", "z6", "--title", "T", "--party", "KR", "--party-tz", "ZZ=UTC"), 2
+    )
     assert "'--party-tz'" in line
-    one_line_error(cli("register", "z6", "--title", "T", "--party", "KR",
-                       "--party-name", "ZZ=Nobody"), 2)
+    one_line_error(
+        cli("register", "z6", "--title", "T", "--party", "KR", "--party-name", "ZZ=Nobody"), 2
+    )
     assert count_events(db_url) == 0
 
 
 @pytest.mark.parametrize("user", ["\x1b[31mevil", "x" * 300])
 def test_an_operating_system_user_that_cannot_be_recorded_is_refused(cli, db_url, seeded, user):
     env = {"LEDGER_ACTOR": None, "LOGNAME": user, "USER": user, "LNAME": user, "USERNAME": user}
-    result = cli("append", "tisa-2014", "noted", "--field", "text=y", "--field", "occurred=2014",
-                 env=env)
+    result = cli(
+        "append", "tisa-2014", "noted", "--field", "text=y", "--field", "occurred=2014", env=env
+    )
     assert "--actor" in one_line_error(result, 2)
     assert count_events(db_url) == seeded
 
@@ -404,8 +515,19 @@ def test_the_arabic_letter_mark_is_shown_visibly(cli):
 
 
 def test_a_notification_body_may_hold_colons(cli):
-    assert cli("register", "nc", "--title", "T", "--party", "KR",
-               "--notify", "KR:Assembly: Committee:P30D").exit_code == 0
+    assert (
+        cli(
+            "register",
+            "nc",
+            "--title",
+            "T",
+            "--party",
+            "KR",
+            "--notify",
+            "KR:Assembly: Committee:P30D",
+        ).exit_code
+        == 0
+    )
     history = json.loads(cli("history", "nc", "--format", "json").stdout)
     assert history["notify"] == [{"party": "KR", "body": "Assembly: Committee", "within": "P30D"}]
 
@@ -428,8 +550,12 @@ def _ledger_process(db: Path, *args: str, **kwargs):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "agreement_ledger.cli.main", "--db", str(db),
-                           *args], capture_output=True, timeout=60, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "agreement_ledger.cli.main", "--db", str(db), *args],
+        capture_output=True,
+        timeout=60,
+        **kwargs,
+    )
 
 
 def test_closed_standard_output_is_one_line_and_a_closed_pipe_ends_quietly(tmp_path):
@@ -439,17 +565,28 @@ def test_closed_standard_output_is_one_line_and_a_closed_pipe_ends_quietly(tmp_p
     db = tmp_path / "p.db"
     assert _ledger_process(db, "import", str(EXAMPLE)).returncode == 0
     closed = subprocess.run(
-        ["bash", "-c", f'exec 1>&-; "{sys.executable}" -m agreement_ledger.cli.main '
-                       f'--db "{db}" export'],
-        capture_output=True, text=True, timeout=60,
+        [
+            "bash",
+            "-c",
+            f'exec 1>&-; "{sys.executable}" -m agreement_ledger.cli.main --db "{db}" export',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert closed.returncode == 2 and closed.stderr.startswith("Error: ")
     assert closed.stderr.count("\n") == 1
     for command in ("export", "history tisa-2014 --format json", "show tisa-2014"):
         piped = subprocess.run(
-            ["bash", "-c", f'set -o pipefail; "{sys.executable}" -m agreement_ledger.cli.main '
-                           f'--db "{db}" {command} | head -c1 >/dev/null; echo "${{PIPESTATUS[0]}}"'],
-            capture_output=True, text=True, timeout=60,
+            [
+                "bash",
+                "-c",
+                f'set -o pipefail; "{sys.executable}" -m agreement_ledger.cli.main '
+                f'--db "{db}" {command} | head -c1 >/dev/null; echo "${{PIPESTATUS[0]}}"',
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert piped.stdout.strip() == "0", (command, piped.stderr)
         assert piped.stderr == "", command

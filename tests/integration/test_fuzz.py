@@ -37,9 +37,35 @@ FUZZ = settings(
 )
 
 NASTY = st.sampled_from(
-    ["\x00", "\ud800", "\udcff", "\x1b[2J", "[/]", "[link=x]y[/link]", "\u2028", "\u0085",
-     "\u202e", "", " ", "9999-12-31", "0001", "P0.5M", "-P30D", "KR", "tisa-2014/3",
-     "Asia/Seoul", "2014-12-29T25:00", "\t", "\n", "'", '"', "\\", "%s", "{}", "null"]
+    [
+        "\x00",
+        "\ud800",
+        "\udcff",
+        "\x1b[2J",
+        "[/]",
+        "[link=x]y[/link]",
+        "\u2028",
+        "\u0085",
+        "\u202e",
+        "",
+        " ",
+        "9999-12-31",
+        "0001",
+        "P0.5M",
+        "-P30D",
+        "KR",
+        "tisa-2014/3",
+        "Asia/Seoul",
+        "2014-12-29T25:00",
+        "\t",
+        "\n",
+        "'",
+        '"',
+        "\\",
+        "%s",
+        "{}",
+        "null",
+    ]
 )
 TEXT = st.one_of(NASTY, st.text(max_size=40), st.text(alphabet=st.characters(), max_size=8))
 JSON_VALUE = st.recursive(
@@ -48,9 +74,33 @@ JSON_VALUE = st.recursive(
     max_leaves=8,
 )
 KEYS = st.sampled_from(
-    ["agreement", "type", "occurred", "id", "source", "note", "after", "tz", "party", "title",
-     "parties", "body", "effective", "until", "target", "replacement", "retracted", "notify",
-     "notice_period", "expires", "required", "by", "seq", "hash", "recorded_at"]
+    [
+        "agreement",
+        "type",
+        "occurred",
+        "id",
+        "source",
+        "note",
+        "after",
+        "tz",
+        "party",
+        "title",
+        "parties",
+        "body",
+        "effective",
+        "until",
+        "target",
+        "replacement",
+        "retracted",
+        "notify",
+        "notice_period",
+        "expires",
+        "required",
+        "by",
+        "seq",
+        "hash",
+        "recorded_at",
+    ]
 )
 
 
@@ -58,7 +108,9 @@ KEYS = st.sampled_from(
 def mutated_line(draw) -> bytes:
     """One example line, mutated the way a careless tool or an attacker would."""
     event: dict[str, Any] = dict(draw(st.sampled_from(example_lines())))
-    event["id"] = draw(st.sampled_from([event.get("id", "x"), "fuzz-" + str(draw(st.integers(0, 9)))]))
+    event["id"] = draw(
+        st.sampled_from([event.get("id", "x"), "fuzz-" + str(draw(st.integers(0, 9)))])
+    )
     for _ in range(draw(st.integers(1, 3))):
         how = draw(st.sampled_from(["set", "set", "drop", "retype"]))
         key = draw(KEYS)
@@ -148,9 +200,7 @@ def test_mutated_import_lines_never_crash_and_a_refusal_changes_nothing(
 
 @FUZZ
 @given(template=st.sampled_from(OPTION_COMMANDS), value=TEXT)
-def test_random_option_values_never_crash_and_a_refusal_changes_nothing(
-    fuzzed_db, template, value
-):
+def test_random_option_values_never_crash_and_a_refusal_changes_nothing(fuzzed_db, template, value):
     args = [value if part == "{v}" else part for part in template]
     before = snapshot(fuzzed_db)
     result = CliRunner().invoke(app, ["--db", fuzzed_db, *args])

@@ -18,8 +18,18 @@ LEFT_BEHIND = ("build", "dist", "*.egg-info")
 def _copy_of_the_repository(target: Path) -> Path:
     """The tracked files, without what a checkout accumulates (venvs, caches, builds)."""
     ignore = shutil.ignore_patterns(
-        ".git", ".venv", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", ".hypothesis",
-        "*.db", "*.db-wal", "*.db-shm", "artifacts",
+        ".git",
+        ".venv",
+        "__pycache__",
+        "*.egg-info",
+        "build",
+        "dist",
+        ".*_cache",
+        ".hypothesis",
+        "*.db",
+        "*.db-wal",
+        "*.db-shm",
+        "artifacts",
     )
     shutil.copytree(ROOT, target, ignore=ignore)
     return target
@@ -31,8 +41,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     before = {p.name for pattern in LEFT_BEHIND for p in ROOT.glob(pattern)}
     source = _copy_of_the_repository(folder / "source")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(folder), str(source)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(source)],
         check=True,
         capture_output=True,
     )
@@ -62,28 +71,42 @@ def test_the_wheel_carries_migrations_and_templates(wheel):
     ):
         assert name in names, name
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "ledger = agreement_ledger.cli.main:main" in zipfile.ZipFile(wheel).read(
-        entry_points
-    ).decode()
+    assert (
+        "ledger = agreement_ledger.cli.main:main"
+        in zipfile.ZipFile(wheel).read(entry_points).decode()
+    )
 
 
 def test_the_installed_package_creates_a_ledger_from_any_folder(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-         str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    run = [sys.executable, "-c",
-           "import sys, agreement_ledger; from agreement_ledger.cli.main import main; "
-           "print(agreement_ledger.__file__, file=sys.stderr); main()"]
+    run = [
+        sys.executable,
+        "-c",
+        "import sys, agreement_ledger; from agreement_ledger.cli.main import main; "
+        "print(agreement_ledger.__file__, file=sys.stderr); main()",
+    ]
     env = {**os.environ, "PYTHONPATH": str(target)}
     example = ROOT / "examples" / "tisa-2014.jsonl"
-    done = subprocess.run([*run, "import", str(example)], cwd=elsewhere, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [*run, "import", str(example)], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "appended 12, skipped 0\n"
     assert str(target) in done.stderr  # the installed copy, not the checkout

@@ -51,8 +51,9 @@ def test_it_shows_what_release_0_1_showed(old_ledger, key):
 def test_it_verifies_replays_and_audits(old_ledger):
     verified = run(old_ledger, "verify")
     assert verified.stdout == "ok: 19 events checked, every chain intact\n"
-    replayed = json.loads(run(old_ledger, "replay", "pact-b", "--as-of", "2019-11-23",
-                              "--format", "json").stdout)
+    replayed = json.loads(
+        run(old_ledger, "replay", "pact-b", "--as-of", "2019-11-23", "--format", "json").stdout
+    )
     assert replayed["termination"]["status"] == "suspended"
     assert run(old_ledger, "audit").exit_code == 0
     history = run(old_ledger, "history", "pact-b", "--format", "json").stdout.splitlines()
@@ -60,8 +61,16 @@ def test_it_verifies_replays_and_audits(old_ledger):
 
 
 def test_it_accepts_appends_and_the_chain_runs_on_across_the_rename(old_ledger):
-    appended = run(old_ledger, "append", "tisa-2014", "noted", "--field", "text=later",
-                   "--field", "occurred=2015-01-05")
+    appended = run(
+        old_ledger,
+        "append",
+        "tisa-2014",
+        "noted",
+        "--field",
+        "text=later",
+        "--field",
+        "occurred=2015-01-05",
+    )
     assert appended.stdout == "appended tisa-2014/13\n"
     assert topics(old_ledger)[-1] == "agreement_ledger.ledger.domain:Agreement.Noted"
     assert run(old_ledger, "verify").stdout == "ok: 20 events checked, every chain intact\n"

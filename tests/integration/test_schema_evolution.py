@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import text as sql
 
 from agreement_ledger.ledger.application import Submission
 from agreement_ledger.ledger.domain import Agreement, agreement_id
-from agreement_ledger.ledger.vocabulary import EVENT_TYPES, EventType, Field, list_of, text
+from agreement_ledger.ledger.vocabulary import EVENT_TYPES, Field, list_of, text
 from tests.conftest import example_lines
 
 
@@ -26,11 +27,7 @@ def signatories_from_signatory(state: dict[str, Any]) -> None:
 def signed_v2(monkeypatch):
     """Version 2 of the code: the event class upcasts, the vocabulary takes the new field."""
     old = EVENT_TYPES["signed"]
-    new = EventType(
-        "signed",
-        (*old.fields, Field("signatories", list_of(text))),
-        acting_party=old.acting_party,
-    )
+    new = dataclasses.replace(old, fields=(*old.fields, Field("signatories", list_of(text))))
     monkeypatch.setitem(EVENT_TYPES, "signed", new)
     monkeypatch.setattr(Agreement.Signed, "class_version", 2, raising=False)
     monkeypatch.setattr(

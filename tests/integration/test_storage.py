@@ -115,7 +115,9 @@ def test_a_batch_is_all_or_nothing(ledger, db_url):
 
 
 def test_a_batch_written_in_chunks_is_still_all_or_nothing(ledger, db_url, monkeypatch):
-    monkeypatch.setattr("agreement_ledger.ledger.application.FLUSH_AGREEMENTS", 1)  # write after every agreement
+    monkeypatch.setattr(
+        "agreement_ledger.ledger.application.FLUSH_AGREEMENTS", 1
+    )  # write after every agreement
     others = [
         {"agreement": f"other-{n}", "type": "registered", "title": "O", "parties": ["KR"]}
         for n in range(3)

@@ -90,8 +90,17 @@ def test_importing_onto_a_full_disk_is_a_storage_error_and_writes_nothing(tmp_pa
     big = tmp_path / "big.jsonl"
     with big.open("w") as out:
         for n in range(600):
-            out.write(json.dumps({"agreement": f"full-{n}", "type": "registered",
-                                  "title": "A title " * 20, "parties": ["KR", "US"]}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "agreement": f"full-{n}",
+                        "type": "registered",
+                        "title": "A title " * 20,
+                        "parties": ["KR", "US"],
+                    }
+                )
+                + "\n"
+            )
     disk = tmp_path / "disk"
     disk.mkdir()
     size_kib = db.stat().st_size // 1024 + 96

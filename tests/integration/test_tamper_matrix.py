@@ -110,7 +110,11 @@ COMMANDS: dict[str, list[str]] = {
     "import": ["import", "{events}"],
 }
 CHECKERS = {"verify", "verify --digest", "audit"}
-READ_MODEL_DAMAGE = {"garbage in a read model", "a read-model table dropped", "the tracking row deleted"}
+READ_MODEL_DAMAGE = {
+    "garbage in a read model",
+    "a read-model table dropped",
+    "the tracking row deleted",
+}
 EVENT_DAMAGE = {name for name in DAMAGES if name not in READ_MODEL_DAMAGE and "file" not in name}
 
 
@@ -137,8 +141,16 @@ def test_every_command_on_a_damaged_ledger_answers_in_one_line(
     source, digest = pristine
     events = tmp_path / "events.jsonl"
     events.write_text(
-        json.dumps({"agreement": "tisa-2014", "type": "noted", "text": "x",
-                    "occurred": "2014-12-30", "id": "imported"}) + "\n"
+        json.dumps(
+            {
+                "agreement": "tisa-2014",
+                "type": "noted",
+                "text": "x",
+                "occurred": "2014-12-30",
+                "id": "imported",
+            }
+        )
+        + "\n"
     )
     outcomes = {}
     for command_name, template in COMMANDS.items():
@@ -152,10 +164,16 @@ def test_every_command_on_a_damaged_ledger_answers_in_one_line(
         assert result.exception is None or isinstance(result.exception, SystemExit), where
         assert "Traceback" not in result.output and "internal error" not in result.output, where
         assert "Beautiful is better than ugly" not in result.output, where
-        allowed = {0, 1} if command_name in CHECKERS else {0, 1, 5} if command_name == "digest" else {0, 5}
-        assert result.exit_code in allowed or (
-            "file" in damage_name and result.exit_code == 5
-        ), where
+        allowed = (
+            {0, 1}
+            if command_name in CHECKERS
+            else {0, 1, 5}
+            if command_name == "digest"
+            else {0, 5}
+        )
+        assert result.exit_code in allowed or ("file" in damage_name and result.exit_code == 5), (
+            where
+        )
         if result.exit_code == 5 or (result.exit_code == 1 and result.stderr):
             assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, where
     assert "Beautiful is better than ugly" not in capfd.readouterr().out

@@ -8,7 +8,7 @@ import threading
 import typer
 
 from agreement_ledger.cli.app import Settings, app
-from agreement_ledger.cli.common import open_projector
+from agreement_ledger.cli.common import ledger_of
 from agreement_ledger.projections import store
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -41,7 +41,8 @@ def follow_command(
     """Keep the read models current as other machines append (LISTEN/NOTIFY on PostgreSQL)."""
     from agreement_ledger.projections.follow import follow
 
-    projector = open_projector(ctx)
+    projector = ledger_of(ctx).projector
+    projector.catch_up()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -6,11 +6,14 @@ import contextlib
 import os
 import sys
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 from typer.exceptions import Abort, TyperException
+
+if TYPE_CHECKING:
+    from agreement_ledger.api import Ledger
 
 from agreement_ledger.ledger.errors import LedgerError
 from agreement_ledger.ledger.text import actor_problem, has_control, unstorable, visible
@@ -98,6 +101,7 @@ class Settings:
 
     db: str | None
     actor: str | None
+    ledger: Ledger | None = None  # opened by the first command that needs it
 
 
 @app.callback()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,9 +11,8 @@ from agreement_ledger.cli.app import app, fail
 from agreement_ledger.cli.common import (
     Format,
     FormatOption,
+    ledger_of,
     moment_value,
-    open_ledger,
-    open_projector,
     print_json,
     print_table,
     write_output,
@@ -21,9 +20,6 @@ from agreement_ledger.cli.common import (
 from agreement_ledger.cli.read import render_state
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import decode_utf8, read_json, to_json, visible
-
-if TYPE_CHECKING:
-    from agreement_ledger.ledger.verification import Verification
 
 
 @app.command()
@@ -49,10 +45,7 @@ def replay(
     output: FormatOption = Format.table,
 ) -> None:
     """The state of an agreement as of a world time, as the ledger knew it at a ledger time."""
-    from agreement_ledger.projections.audit import replay as replay_agreement
-    from agreement_ledger.projections.projector import Projector
-
-    state = replay_agreement(Projector(open_ledger(ctx)), key, as_of, known_at)
+    state = ledger_of(ctx).replay(key, as_of, known_at)
     if output is Format.table:
         typer.echo(
             f"as of {state['as_of']}"
@@ -81,23 +74,23 @@ def verify(
             fail(f"cannot read digest {digest}: {error.reason}", 2)
         if not isinstance(document, dict):
             document = {}  # not a JSON object, so not a digest: checked (and refused) as one
-    result = open_ledger(ctx).verify(key, document)
+    result = ledger_of(ctx).verify(key, document)
     _report(result, output)
-    if not result.ok:
+    if not result["ok"]:
         raise typer.Exit(1)
 
 
-def _report(result: Verification, output: Format) -> None:
+def _report(result: dict[str, Any], output: Format) -> None:
     if output is Format.json:
-        print_json(result.as_json())
+        print_json(result)
         return
-    if result.ok:
-        typer.echo(f"ok: {result.events_checked} events checked, every chain intact")
+    if result["ok"]:
+        typer.echo(f"ok: {result['events_checked']} events checked, every chain intact")
         return
     print_table(
-        f"{len(result.problems)} problem(s) in {result.events_checked} events",
+        f"{len(result['problems'])} problem(s) in {result['events_checked']} events",
         ["agreement", "version", "problem"],
-        ([p.agreement, p.version, p.problem] for p in result.problems),
+        ([p["agreement"], p["version"], p["problem"]] for p in result["problems"]),
     )
 
 
@@ -111,7 +104,7 @@ def digest(
     """Write one hash over every stream's head, to check the ledger against later."""
     from agreement_ledger.ledger.verification import digest_bytes
 
-    document = open_ledger(ctx).digest()
+    document = ledger_of(ctx).digest()
     if not document["verified"]:
         fail("the chains have problems (run `ledger verify`); no digest written", 1)
     write_output(out, digest_bytes(document))
@@ -125,21 +118,18 @@ def digest(
 @app.command()
 def audit(ctx: typer.Context, output: FormatOption = Format.table) -> None:
     """Rebuild the read models in a scratch space and report any drift from the stored ones."""
-    from agreement_ledger.projections.audit import audit as audit_read_models
-    from agreement_ledger.projections.projector import Projector
-
-    result = audit_read_models(Projector(open_ledger(ctx)))
+    result = ledger_of(ctx).audit()
     if output is Format.json:
-        print_json(result.as_json())
-    elif result.ok:
-        typer.echo(f"ok: {result.agreements_checked} agreements, read models match the log")
+        print_json(result)
+    elif result["ok"]:
+        typer.echo(f"ok: {result['agreements_checked']} agreements, read models match the log")
     else:
         print_table(
-            f"drift in {len(result.differences)} place(s)",
+            f"drift in {len(result['differences'])} place(s)",
             ["table", "agreement", "problem"],
-            ([d.table, d.agreement, d.problem] for d in result.differences),
+            ([d["table"], d["agreement"], d["problem"]] for d in result["differences"]),
         )
-    if not result.ok:
+    if not result["ok"]:
         raise typer.Exit(1)
 
 
@@ -149,10 +139,8 @@ def export(
     key: Annotated[str | None, typer.Argument(help="Only this agreement")] = None,
 ) -> None:
     """Every event as JSON Lines (the import format plus the ledger's own fields)."""
-    ledger = open_ledger(ctx)
-    records = ledger.store.stream(key) if key is not None else ledger.store.records()
-    for stored in records:
-        typer.echo(to_json(stored.as_json()))
+    for record in ledger_of(ctx).export(key):
+        typer.echo(to_json(record))
 
 
 @app.command()
@@ -170,9 +158,7 @@ def report(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report: state, timeline, flags, history, verification."""
-    from agreement_ledger.projections.report import render_report
-
-    html = render_report(open_projector(ctx), key, as_of, known_at)
+    html = ledger_of(ctx).report(key, as_of, known_at)
     write_output(out, html.encode("utf-8"))
     if out != "-":
         typer.echo(f"report of {key} written to {visible(out)}")

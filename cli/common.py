@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,13 +18,9 @@ from agreement_ledger.ledger import vocabulary
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import check_storable, to_json, visible
 from agreement_ledger.ledger.worldtime import parse_occurred
-from agreement_ledger.projections import store
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from agreement_ledger.ledger.application import Ledger
-    from agreement_ledger.projections.projector import Projector
+    from agreement_ledger.api import Ledger
 
 
 class Format(StrEnum):
@@ -127,52 +122,15 @@ Tz = Annotated[
 ]
 
 
-def open_ledger(ctx: typer.Context) -> Ledger:
-    """The ledger, wired so that every append brings the read models up to date."""
-    from agreement_ledger.ledger.application import (
-        Ledger,  # the event store's libraries load only when needed
-    )
-    from agreement_ledger.projections.projector import Projector
+def ledger_of(ctx: typer.Context) -> Ledger:
+    """The ledger the global options name, opened once per command (the Python API)."""
+    from agreement_ledger.api import Ledger
 
-    settings: Settings = ctx.obj
-    ledger = Ledger(settings.db)
-    ledger.on_saved.append(Projector(ledger).catch_up)
-    return ledger
-
-
-def open_projector(ctx: typer.Context) -> Projector:
-    """The read models, caught up before they are read."""
-    from agreement_ledger.projections.projector import Projector
-
-    projector = Projector(open_ledger(ctx))
-    projector.catch_up()
-    return projector
-
-
-def open_read_models(ctx: typer.Context) -> Engine:
-    """A database connection for queries, the read models caught up first.
-
-    The common case, read models already current, is checked with SQLAlchemy
-    Core alone; only when they are behind is the event store opened to catch up.
-    """
-    from sqlalchemy import create_engine
-
-    from agreement_ledger.ledger.storage import ensure_schema, normalise_url
-
-    settings: Settings = ctx.obj
-    engine = create_engine(normalise_url(settings.db))
-    ensure_schema(engine)
-    with engine.connect() as connection:
-        current = store.up_to_date(connection, datetime.now(UTC))
-    if current:
-        return engine
-    engine.dispose()
-    return open_projector(ctx).ledger.engine
-
-
-def actor_of(ctx: typer.Context) -> str | None:
-    settings: Settings = ctx.obj
-    return settings.actor
+    settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]
+    if settings.ledger is None:
+        settings.ledger = Ledger(settings.db, actor=settings.actor)
+        ctx.call_on_close(settings.ledger.close)
+    return settings.ledger
 
 
 def envelope_options(

@@ -16,16 +16,14 @@ from agreement_ledger.cli.common import (
     cell,
     choice_of,
     console,
+    ledger_of,
     metavar_of,
-    open_ledger,
-    open_read_models,
     party_value,
     print_json,
     print_json_lines,
     print_table,
 )
-from agreement_ledger.ledger.errors import UnknownAgreement
-from agreement_ledger.projections import store
+from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.projections.chart import layout, track
 
 Key = Annotated[str, typer.Argument(help="Agreement key")]
@@ -34,8 +32,7 @@ Key = Annotated[str, typer.Argument(help="Agreement key")]
 @app.command("list")
 def list_(ctx: typer.Context, output: FormatOption = Format.table) -> None:
     """Every agreement with its status and counts of parties and flags."""
-    with open_read_models(ctx).connect() as connection:
-        rows = store.listing(connection)
+    rows = ledger_of(ctx).list()
     if output is Format.json:
         print_json(rows)
         return
@@ -52,11 +49,7 @@ def list_(ctx: typer.Context, output: FormatOption = Format.table) -> None:
 @app.command()
 def show(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
     """The current state of an agreement, its parties and its flags."""
-    with open_read_models(ctx).connect() as connection:
-        state = store.show(connection, key)
-    if state is None:
-        raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-    render_state(state, output)
+    render_state(ledger_of(ctx).show(key), output)
 
 
 def render_state(state: dict[str, Any], output: Format) -> None:
@@ -199,12 +192,10 @@ def flags(
     output: FormatOption = Format.table,
 ) -> None:
     """Compliance flags, for one agreement or all."""
-    with open_read_models(ctx).connect() as connection:
-        if key is not None and store.show(connection, key) is None:
-            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-        if party is not None and not store.has_party(connection, party):
-            raise typer.BadParameter(f"no agreement has a party {party!r}", param_hint="'--party'")
-        rows = store.flag_rows(connection, key, code, party, severity)
+    try:
+        rows = ledger_of(ctx).flags(key, code, party, severity)
+    except InvalidArgument as error:  # the only argument the parsers cannot check alone
+        raise typer.BadParameter(str(error), param_hint="'--party'") from None
     if output is Format.json:
         print_json(rows)
     else:
@@ -221,11 +212,8 @@ def timeline(
     output: FormatOption = Format.table,
 ) -> None:
     """Events in world-time order, with their precision and when they were recorded."""
-    with open_read_models(ctx).connect() as connection:
-        state = store.show(connection, key)
-        if state is None:
-            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-        entries = store.timeline_entries(connection, key)
+    ledger = ledger_of(ctx)
+    state, entries = ledger.show(key), ledger.timeline(key)
     if output is Format.json:
         print_json(entries)
     elif chart:
@@ -293,23 +281,23 @@ def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
 @app.command()
 def history(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
     """Every stored event of an agreement, in order, with the ledger's own fields."""
-    records = open_ledger(ctx).history(key)
+    records = ledger_of(ctx).history(key)
     if output is Format.json:
-        print_json_lines(r.as_json() for r in records)
+        print_json_lines(records)
         return
     print_table(
         f"History of {key}",
         ["seq", "version", "id", "type", "occurred", "recorded_at", "recorded_by", "corrected by"],
         (
             [
-                r.seq,
-                r.record["version"],
-                r.record["id"],
-                r.record["type"],
-                r.record.get("occurred"),
-                r.record["recorded_at"],
-                r.record["recorded_by"],
-                ", ".join(r.record["corrected_by"]),
+                r["seq"],
+                r["version"],
+                r["id"],
+                r["type"],
+                r.get("occurred"),
+                r["recorded_at"],
+                r["recorded_by"],
+                ", ".join(r["corrected_by"]),
             ]
             for r in records
         ),
@@ -319,12 +307,9 @@ def history(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -
 @app.command()
 def rebuild(ctx: typer.Context) -> None:
     """Drop the read models and rebuild them from the event log."""
-    from agreement_ledger.projections.projector import Projector
-
-    ledger = open_ledger(ctx)
-    rebuilder = Projector(ledger)
-    total = ledger.recorder.max_notification_id() or 0
+    ledger = ledger_of(ctx)
+    total = ledger.application.recorder.max_notification_id() or 0
     with Progress(transient=True, disable=total < 10_000) as progress:
         task = progress.add_task("rebuilding read models", total=total)
-        count = rebuilder.rebuild(progress=lambda n: progress.advance(task, n))
+        count = ledger.rebuild(progress=lambda n: progress.advance(task, n))
     typer.echo(f"rebuilt read models of {count} agreements from {total} events")

@@ -20,14 +20,13 @@ from agreement_ledger.cli.common import (
     Occurred,
     Source,
     Tz,
-    actor_of,
     choice_of,
     date_value,
     duration_value,
     envelope_options,
+    ledger_of,
     metavar_of,
     occurred_value,
-    open_ledger,
     party_value,
     print_json,
     text_value,
@@ -45,14 +44,13 @@ from agreement_ledger.ledger.vocabulary import (
 )
 
 if TYPE_CHECKING:
-    from agreement_ledger.ledger.application import AppendResult, Submission
+    from agreement_ledger.ledger.application import AppendResult
 
 
 def _append_one(ctx: typer.Context, raw: dict[str, Any]) -> None:
     from agreement_ledger.ledger.application import Submission
 
-    ledger = open_ledger(ctx)
-    result = ledger.append([Submission(raw)], actor=actor_of(ctx), ignore_ledger_keys=False)
+    result = ledger_of(ctx).submit([Submission(raw)], ignore_ledger_keys=False)
     _report(result)
 
 
@@ -439,27 +437,10 @@ def import_(
     output: FormatOption = Format.table,
 ) -> None:
     """Import a JSON Lines file of events: all or nothing, idempotent by id."""
-    submissions = list(_read_lines(file))
-    ledger = open_ledger(ctx)
-    result = ledger.append(submissions, actor=actor_of(ctx))
-    if output is Format.json:
-        print_json({"appended": len(result.appended), "skipped": len(result.skipped)})
-    else:
-        typer.echo(f"appended {len(result.appended)}, skipped {len(result.skipped)}")
-
-
-def _read_lines(file: str) -> list[Submission]:
-    from agreement_ledger.ledger.application import Submission
-
     data = sys.stdin.buffer.read() if file == "-" else read_input_file(file)
-    submissions = []
-    # JSON Lines ends lines with \n alone: U+2028 or U+0085 inside a text is data.
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = read_json(decode_utf8(line.removesuffix(b"\r")))
-        except Rejected as error:
-            raise error.locate(line=number) from None
-        submissions.append(Submission(raw, line=number))
-    return submissions
+    result = ledger_of(ctx).import_lines(data)
+    counts = {"appended": len(result["appended"]), "skipped": len(result["skipped"])}
+    if output is Format.json:
+        print_json(counts)
+    else:
+        typer.echo(f"appended {counts['appended']}, skipped {counts['skipped']}")

@@ -52,7 +52,7 @@ from agreement_ledger.ledger.storage import (
     retryable,
     storage_error,
 )
-from agreement_ledger.ledger.text import actor_problem
+from agreement_ledger.ledger.text import actor_problem, decode_utf8, read_json
 from agreement_ledger.ledger.verification import Verification, make_digest, verify
 from agreement_ledger.ledger.vocabulary import EventKind, describe, read_envelope
 from agreement_ledger.ledger.worldtime import as_utc_text
@@ -86,6 +86,27 @@ class AppendResult:
 
     appended: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"appended": list(self.appended), "skipped": list(self.skipped)}
+
+
+def read_json_lines(data: bytes) -> list[Submission]:
+    """Events from JSON Lines, each with its line number; a bad line is ``Rejected``.
+
+    Lines end with ``\n`` alone (a trailing ``\r`` is dropped): U+2028 or U+0085
+    inside a text is data. Blank lines are skipped.
+    """
+    submissions = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = read_json(decode_utf8(line.removesuffix(b"\r")))
+        except Rejected as error:
+            raise error.locate(line=number) from None
+        submissions.append(Submission(raw, line=number))
+    return submissions
 
 
 class Ledger(Application[Any]):

@@ -142,6 +142,12 @@ class InvalidCorrection(Rejected):
     rule = "invalid_correction"
 
 
+class InvalidArgument(LedgerError):
+    """Raised when a query's argument names nothing the ledger knows: a usage error."""
+
+    exit_code = 2
+
+
 class InvalidMoment(LedgerError):
     """Raised when an ``as-of`` or ``known-at`` moment cannot be read: a usage error."""
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import isodate
 
+from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.ledger.rules import Fact
 from agreement_ledger.ledger.vocabulary import EventKind
 from agreement_ledger.ledger.worldtime import LATEST, Order, as_utc_text, zone
@@ -67,6 +68,16 @@ RULE_FAILED = "rule_failed"
 def known_codes() -> list[str]:
     """Every code a flag can carry: one per rule, and the report of a rule that failed."""
     return [*RULES, RULE_FAILED]
+
+
+def check_filter(code: str | None, severity: str | None) -> None:
+    """Refuse a flag code or severity that no flag can have (a usage error, not "no flags")."""
+    if code is not None and code not in known_codes():
+        raise InvalidArgument(
+            f"unknown flag code {code!r}; known codes: {', '.join(known_codes())}"
+        )
+    if severity is not None and severity not in (INFO, WARNING):
+        raise InvalidArgument(f"unknown severity {severity!r}; one of {INFO}, {WARNING}")
 
 
 def evaluate(facts: Facts, state: AgreementState) -> list[Flag]:

@@ -1,0 +1,228 @@
+"""The ledger as a Python object: what the ``ledger`` command does, for notebooks and scripts.
+
+One ``Ledger`` opens one database (a URL, or a SQLite file path, like ``--db``)
+and answers with the same JSON-shaped values the command prints with
+``--format json``. The command line is a thin layer over this class: it parses
+options, calls one method, and renders the result.
+
+    from agreement_ledger import Ledger, Rejected
+    with Ledger("sqlite:///treaties.db") as ledger:
+        ledger.append([{...}, {...}])      # all or nothing
+        ledger.show("tisa-2014")
+
+A refused event raises ``Rejected`` (with ``.rule``, ``.agreement``,
+``.where``), a storage problem ``StorageError``, a lost race ``WriteConflict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from agreement_ledger.ledger.errors import InvalidArgument, UnknownAgreement
+from agreement_ledger.ledger.storage import ensure_schema, is_in_memory, normalise_url
+from agreement_ledger.projections import store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from agreement_ledger.ledger.application import AppendResult, Submission
+    from agreement_ledger.ledger.application import Ledger as Application
+    from agreement_ledger.projections.projector import Projector
+
+Progress = Callable[[int], None]
+
+
+class Ledger:
+    """An agreement ledger in one database, read and written through its rules."""
+
+    def __init__(self, db: str | None = None, *, actor: str | None = None) -> None:
+        self.url = normalise_url(db)
+        if is_in_memory(self.url):
+            raise InvalidArgument("an in-memory database keeps nothing; give a file or a URL")
+        self.actor = actor
+        self._projector: Projector | None = None
+        self._engine: Engine | None = None
+
+    # -- life cycle ------------------------------------------------------------
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the database connections."""
+        if self._projector is not None:
+            self._projector.ledger.close()
+            self._projector = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @property
+    def projector(self) -> Projector:
+        """The event store with its live projection attached (opened on first use)."""
+        if self._projector is None:
+            from agreement_ledger.ledger.application import Ledger as Application
+            from agreement_ledger.projections.projector import Projector
+
+            application = Application(self.url)
+            self._projector = Projector(application)
+            application.on_saved.append(self._projector.catch_up)
+        return self._projector
+
+    @property
+    def application(self) -> Application:
+        return self.projector.ledger
+
+    def read_models(self) -> Engine:
+        """A connection to read models that are current.
+
+        The common case, read models already current, is checked with SQLAlchemy
+        Core alone; only when they are behind is the event store opened to catch up.
+        """
+        if self._projector is not None:
+            self._projector.catch_up()
+            return self._projector.ledger.engine
+        if self._engine is None:
+            from sqlalchemy import create_engine
+
+            self._engine = create_engine(self.url)
+            ensure_schema(self._engine)
+        with self._engine.connect() as connection:
+            if store.up_to_date(connection, datetime.now(UTC)):
+                return self._engine
+        self._engine.dispose()
+        self._engine = None
+        self.projector.catch_up()
+        return self.projector.ledger.engine
+
+    # -- writing ----------------------------------------------------------------
+
+    def append(
+        self, events: Iterable[Mapping[str, Any]], *, actor: str | None = None
+    ) -> dict[str, list[str]]:
+        """Check and write events (envelopes as on import), all or nothing.
+
+        Returns the ids written and the ids skipped as exact repeats.
+        """
+        from agreement_ledger.ledger.application import Submission
+
+        return self.submit([Submission(dict(event)) for event in events], actor=actor).as_json()
+
+    def import_lines(self, data: bytes, *, actor: str | None = None) -> dict[str, list[str]]:
+        """Import JSON Lines (an export, or events as written): all or nothing by line."""
+        from agreement_ledger.ledger.application import read_json_lines
+
+        return self.submit(read_json_lines(data), actor=actor).as_json()
+
+    def submit(
+        self,
+        submissions: list[Submission],
+        *,
+        actor: str | None = None,
+        ignore_ledger_keys: bool = True,
+    ) -> AppendResult:
+        """Append prepared submissions (what ``append`` and ``import_lines`` call)."""
+        return self.application.append(
+            submissions, actor=actor or self.actor, ignore_ledger_keys=ignore_ledger_keys
+        )
+
+    # -- reading ----------------------------------------------------------------
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every agreement with its status and counts of parties and flags."""
+        with self.read_models().connect() as connection:
+            return store.listing(connection)
+
+    def show(self, key: str) -> dict[str, Any]:
+        """The current state of an agreement, as ``show --format json`` prints it."""
+        with self.read_models().connect() as connection:
+            state = store.show(connection, key)
+        if state is None:
+            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+        return state
+
+    def flags(
+        self,
+        key: str | None = None,
+        code: str | None = None,
+        party: str | None = None,
+        severity: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Compliance flags, for one agreement or all, filtered as asked.
+
+        An unknown code or severity, or a party no agreement has, is an
+        ``InvalidArgument`` rather than an empty answer.
+        """
+        from agreement_ledger.projections.flags import check_filter
+
+        check_filter(code, severity)
+        with self.read_models().connect() as connection:
+            if key is not None and store.show(connection, key) is None:
+                raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+            if party is not None and not store.has_party(connection, party):
+                raise InvalidArgument(f"no agreement has a party {party!r}")
+            return store.flag_rows(connection, key, code, party, severity)
+
+    def timeline(self, key: str) -> list[dict[str, Any]]:
+        """An agreement's events in world-time order, with precision and recording time."""
+        with self.read_models().connect() as connection:
+            if store.show(connection, key) is None:
+                raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+            return store.timeline_entries(connection, key)
+
+    def replay(
+        self, key: str, as_of: str | None = None, known_at: str | None = None
+    ) -> dict[str, Any]:
+        """The state of an agreement as of a world time, as known at a ledger time."""
+        from agreement_ledger.projections.audit import replay
+
+        return replay(self.projector, key, as_of, known_at)
+
+    def history(self, key: str) -> list[dict[str, Any]]:
+        """Every stored event of an agreement, as export records with ``corrected_by``."""
+        return [stored.as_json() for stored in self.application.history(key)]
+
+    def export(self, key: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every stored event (or one agreement's) as an export record, in order."""
+        store_ = self.application.store
+        records = store_.stream(key) if key is not None else store_.records()
+        return (stored.as_json() for stored in records)
+
+    # -- audit ------------------------------------------------------------------
+
+    def verify(
+        self, key: str | None = None, digest: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Re-check every hash chain (or one agreement's), optionally against a digest."""
+        return self.application.verify(key, dict(digest) if digest is not None else None).as_json()
+
+    def digest(self) -> dict[str, Any]:
+        """A digest of every stream head (``verified`` false while the chains have problems)."""
+        return self.application.digest()
+
+    def audit(self) -> dict[str, Any]:
+        """Rebuild the read models in scratch space and report any drift from the stored ones."""
+        from agreement_ledger.projections.audit import audit
+
+        return audit(self.projector).as_json()
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Drop the read models and rebuild them from the log; returns the agreements rebuilt."""
+        return self.projector.rebuild(progress=progress)
+
+    def report(self, key: str, as_of: str | None = None, known_at: str | None = None) -> str:
+        """A self-contained HTML page: state, timeline, flags, history, verification."""
+        from agreement_ledger.projections.report import render_report
+
+        return render_report(self.projector, key, as_of, known_at)

@@ -139,7 +139,7 @@ class Ledger:
 
     # -- reading ----------------------------------------------------------------
 
-    def list(self) -> list[dict[str, Any]]:
+    def agreements(self) -> list[dict[str, Any]]:
         """Every agreement with its status and counts of parties and flags."""
         with self.read_models().connect() as connection:
             return store.listing(connection)

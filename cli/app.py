@@ -25,7 +25,7 @@ class OneLineErrors(TyperGroup):
     Usage mistakes exit 2; ledger errors exit with their own code (§7).
     """
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         if sys.stdout is None:  # started with standard output closed: nowhere to answer
             fail("standard output is closed; nothing could be written", 2)

@@ -32,7 +32,7 @@ Key = Annotated[str, typer.Argument(help="Agreement key")]
 @app.command("list")
 def list_(ctx: typer.Context, output: FormatOption = Format.table) -> None:
     """Every agreement with its status and counts of parties and flags."""
-    rows = ledger_of(ctx).list()
+    rows = ledger_of(ctx).agreements()
     if output is Format.json:
         print_json(rows)
         return

@@ -324,5 +324,5 @@ class StoredButNotProjected(StorageError):
 
 def _agreement_of(raw: Any) -> str | None:
     if isinstance(raw, dict) and isinstance(raw.get("agreement"), str):
-        return raw["agreement"]
+        return str(raw["agreement"])
     return None

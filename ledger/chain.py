@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from agreement_ledger.ledger.vocabulary import Envelope
+from agreement_ledger.ledger.vocabulary import Envelope, EventKind
 from agreement_ledger.ledger.worldtime import as_utc_text
 
 GENESIS = "0" * 64
@@ -55,11 +55,11 @@ def chain_record(
     return record
 
 
-def envelope_of(type_name: str, state: Mapping[str, Any]) -> Envelope:
+def envelope_of(kind: EventKind, state: Mapping[str, Any]) -> Envelope:
     """The envelope held in a stored event's state (or a decoded event's attributes)."""
     return Envelope(
         agreement=state["agreement"],
-        type=type_name,
+        type=kind,
         fields=state["fields"],
         occurred=state["occurred"],
         id=state["event_id"],
@@ -70,11 +70,11 @@ def envelope_of(type_name: str, state: Mapping[str, Any]) -> Envelope:
     )
 
 
-def record_of_state(type_name: str, state: Mapping[str, Any], version: int) -> dict[str, Any]:
+def record_of_state(kind: EventKind, state: Mapping[str, Any], version: int) -> dict[str, Any]:
     """The hashed record rebuilt from a stored event's state *as stored* (what verify checks)."""
     timestamp = state["timestamp"]
     if not isinstance(timestamp, datetime):
         raise ValueError("timestamp is not a date-time")
     return chain_record(
-        envelope_of(type_name, state), version, timestamp, state["recorded_by"], state["prev_hash"]
+        envelope_of(kind, state), version, timestamp, state["recorded_by"], state["prev_hash"]
     )

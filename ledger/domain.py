@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -18,7 +18,7 @@ from eventsourcing.utils import get_topic, register_topic
 from agreement_ledger.ledger.chain import GENESIS, chain_record, envelope_of, record_hash
 from agreement_ledger.ledger.errors import AlreadyRegistered, ConflictingId, Rejected
 from agreement_ledger.ledger.rules import StreamState, corrected_envelope, reject_in_correction
-from agreement_ledger.ledger.vocabulary import EVENT_TYPES, Envelope, EventKind, read_envelope
+from agreement_ledger.ledger.vocabulary import Envelope, EventKind, read_envelope
 from agreement_ledger.ledger.worldtime import Occurred
 
 AGREEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:agreement-ledger:agreement")
@@ -111,7 +111,7 @@ class Agreement(Aggregate):
         _check_reserved_id(envelope.agreement, event_id, version)
         kwargs = _event_kwargs(envelope, event_id, version, recorded_by, GENESIS, now)
         return cls._create(
-            EVENT_CLASSES[EventKind.REGISTERED],
+            cast("type[Aggregate.Created]", EVENT_CLASSES[EventKind.REGISTERED]),
             id=agreement_id(envelope.agreement),
             timestamp=now,
             **kwargs,
@@ -221,7 +221,7 @@ def _event_class(kind: EventKind) -> type[Agreement.Event]:
     return event_class
 
 
-EVENT_CLASSES: dict[str, type[Agreement.Event]] = {kind: _event_class(kind) for kind in EVENT_TYPES}
+EVENT_CLASSES: dict[str, type[Agreement.Event]] = {kind: _event_class(kind) for kind in EventKind}
 
 
 LEGACY_MODULE = "ledger.domain"

@@ -63,7 +63,8 @@ class Facts:
         stream = [e for e in events if known_at is None or e.timestamp <= known_at]
         if not stream:
             return None
-        if not isinstance(stream[0], Agreement.Registered) or stream[0].originator_version != 1:
+        first = stream[0]
+        if first.TYPE is not EventKind.REGISTERED or first.originator_version != 1:
             raise StorageError(
                 f"the stored stream of {stream[0].agreement!r} does not begin with its "
                 "registration (damaged); run `ledger verify` to see where"
@@ -82,7 +83,7 @@ class Facts:
         registration = next(f.envelope for f in every if f.envelope.type == EventKind.REGISTERED)
         corrected_by: dict[str, list[str]] = {}
         for event in stream:
-            if isinstance(event, Agreement.Corrected):
+            if event.TYPE is EventKind.CORRECTED:
                 corrected_by.setdefault(event.fields["target"], []).append(event.event_id)
         return cls(
             key=history.key,

@@ -125,14 +125,15 @@ def _requirements(facts: Facts) -> list[dict[str, str]]:
 
 def _matches(fact: Fact, requirement: dict[str, str]) -> bool:
     fields = fact.envelope.fields
-    return fields["party"] == requirement["party"] and fields["body"] == requirement["body"]
+    return bool(fields["party"] == requirement["party"] and fields["body"] == requirement["body"])
 
 
 def _plus(instant: datetime, duration: str, zone_name: str | None) -> datetime:
     """``instant`` plus an ISO duration, calendar parts counted in the agreement's zone."""
     local = instant.astimezone(zone(zone_name))
     try:
-        return (local + isodate.parse_duration(duration)).astimezone(instant.tzinfo)
+        later: datetime = local + isodate.parse_duration(duration)
+        return later.astimezone(instant.tzinfo)
     except OverflowError:  # a deadline beyond the year 9999 never passes
         return LATEST
 

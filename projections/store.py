@@ -219,7 +219,35 @@ def write_many(
             rows[table].append(row)
     for table in READ_MODELS:
         if rows[table]:
+            _check_widths(table, rows[table])
             connection.execute(insert(table), rows[table])
+
+
+def _bounded_columns(table: Table) -> list[tuple[str, int]]:
+    return [
+        (column.name, column.type.length)
+        for column in table.columns
+        if isinstance(column.type, String) and column.type.length is not None
+    ]
+
+
+BOUNDED = {table: _bounded_columns(table) for table in READ_MODELS}
+
+
+def _check_widths(table: Table, rows: list[dict[str, Any]]) -> None:
+    """Refuse a value longer than its column on every database, as PostgreSQL would.
+
+    SQLite does not enforce ``VARCHAR(n)``; without this a projection that
+    outgrew a column would work on SQLite and fail only on PostgreSQL.
+    """
+    for row in rows:
+        for name, length in BOUNDED[table]:
+            value = row.get(name)
+            if isinstance(value, str) and len(value) > length:
+                raise StorageError(
+                    f"{table.name}.{name} holds at most {length} characters, "
+                    f"the projection gave {len(value)} ({value[:40]!r})"
+                )
 
 
 def _rows_of(projection: Projection) -> Iterable[tuple[Table, dict[str, Any]]]:

@@ -59,7 +59,10 @@ def test_a_refused_event_raises_rejected_and_writes_nothing(api, db_url):
 
 
 def test_import_lines_names_the_line_like_the_cli(api, cli, db_url, tmp_path):
-    lines = EXAMPLE.read_bytes() + b'{"agreement": "tisa-2014", "type": "signed", "party": "CN", "occurred": "2014-12-26"}\n'
+    lines = (
+        EXAMPLE.read_bytes()
+        + b'{"agreement": "tisa-2014", "type": "signed", "party": "CN", "occurred": "2014-12-26"}\n'
+    )
     with pytest.raises(Rejected) as refused:
         api.import_lines(lines)
     path = tmp_path / "bad.jsonl"
@@ -70,7 +73,7 @@ def test_import_lines_names_the_line_like_the_cli(api, cli, db_url, tmp_path):
 
 def test_show_list_flags_timeline_replay_history_and_verify_answer_as_the_cli(api, cli):
     assert api.show("tisa-2014") == cli_json(cli, "show", "tisa-2014")
-    assert api.list() == cli_json(cli, "list")
+    assert api.agreements() == cli_json(cli, "list")
     assert api.flags() == cli_json(cli, "flags")
     assert api.flags("tisa-2014", code="ratification_disputed") == cli_json(
         cli, "flags", "tisa-2014", "--code", "ratification_disputed"
@@ -84,9 +87,11 @@ def test_show_list_flags_timeline_replay_history_and_verify_answer_as_the_cli(ap
     assert replayed["status"] == "signed"
     history = cli(*["history", "tisa-2014", "--format", "json"]).stdout.splitlines()
     assert api.history("tisa-2014") == [json.loads(line) for line in history]
-    assert api.verify() == cli_json(cli, "verify") == {
-        "ok": True, "events_checked": 12, "problems": []
-    }
+    assert (
+        api.verify()
+        == cli_json(cli, "verify")
+        == {"ok": True, "events_checked": 12, "problems": []}
+    )
     assert list(api.export()) == [json.loads(line) for line in cli("export").stdout.splitlines()]
 
 
@@ -124,8 +129,9 @@ def test_a_race_lost_on_every_attempt_raises_write_conflict(api, monkeypatch):
     monkeypatch.setattr(application, "_write_batch", always_lose)
     monkeypatch.setattr("agreement_ledger.ledger.application.time.sleep", lambda seconds: None)
     with pytest.raises(WriteConflict):
-        api.append([{"agreement": "tisa-2014", "type": "noted", "text": "x",
-                     "occurred": "2014-12-30"}])
+        api.append(
+            [{"agreement": "tisa-2014", "type": "noted", "text": "x", "occurred": "2014-12-30"}]
+        )
 
 
 def test_an_in_memory_database_is_refused():

@@ -163,3 +163,24 @@ def test_the_persisted_projection_equals_a_replay_from_scratch(new_db, is_open, 
     projector.rebuild(now=now)
     assert dump(ledger) == live
     ledger.close()
+
+
+def test_a_value_longer_than_its_column_fails_on_every_database(ledger, monkeypatch):
+    """SQLite does not enforce VARCHAR(n); the ledger does, as PostgreSQL would."""
+    from agreement_ledger.ledger.application import Submission
+    from agreement_ledger.ledger.errors import StorageError
+    from agreement_ledger.projections import project as project_module
+    from agreement_ledger.projections.projector import Projector
+    from tests.conftest import example_lines
+
+    ledger.append(Submission(line) for line in example_lines())
+    real = project_module.project
+
+    def too_long(*args, **kwargs):
+        projection = real(*args, **kwargs)
+        projection.show["status"] = "x" * 17  # the status column holds 16
+        return projection
+
+    monkeypatch.setattr("agreement_ledger.projections.projector.project", too_long)
+    with pytest.raises(StorageError, match="read_agreements.status holds at most 16"):
+        Projector(ledger).rebuild()

@@ -182,5 +182,5 @@ def test_a_value_longer_than_its_column_fails_on_every_database(ledger, monkeypa
         return projection
 
     monkeypatch.setattr("agreement_ledger.projections.projector.project", too_long)
-    with pytest.raises(StorageError, match="read_agreements.status holds at most 16"):
+    with pytest.raises(StorageError, match=r"read_agreements\.status holds at most 16"):
         Projector(ledger).rebuild()

@@ -12,7 +12,7 @@ a stored topic names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from agreement_ledger.ledger.domain import Agreement, agreement_id, event_class_of
 from agreement_ledger.ledger.errors import StorageError, UnknownAgreement
-from agreement_ledger.ledger.storage import storage_error
+from agreement_ledger.ledger.storage import retryable, storage_error
 from agreement_ledger.ledger.verification import StoredRow, iterate, stream_label
 
 
@@ -103,19 +103,33 @@ UNREADABLE = (
 
 
 @contextmanager
-def reading() -> Iterator[None]:
-    """Reading stored rows: a database failure or an unreadable value is a ``StorageError``."""
+def storage_faults(
+    doing: str, damage: str, *, lost_race: type[Exception] | None = None
+) -> Iterator[None]:
+    """Database work whose every failure is one ``StorageError`` line.
+
+    A database error says ``doing`` and the database's reason; an unreadable
+    value says ``damage``; with ``lost_race``, a lock or serialisation failure
+    raises that instead, for the caller to retry.
+    """
     try:
         yield
     except StorageError:
         raise
     except (PersistenceError, SQLAlchemyError) as exc:
-        raise storage_error("cannot read from the database", exc) from None
+        if lost_race is not None and retryable(exc):
+            raise lost_race from exc
+        raise storage_error(doing, exc) from None
     except (ValueError, TypeError, OverflowError) as exc:
-        raise StorageError(
-            f"a stored event cannot be read ({type(exc).__name__}: {exc}); "
-            "run `ledger verify` to see what is damaged"
-        ) from None
+        raise StorageError(f"{damage} ({type(exc).__name__}: {exc}); {ADVICE}") from None
+
+
+ADVICE = "run `ledger verify` to see what is damaged"
+
+
+def reading() -> AbstractContextManager[None]:
+    """Reading stored rows: a database failure or an unreadable value is a ``StorageError``."""
+    return storage_faults("cannot read from the database", "a stored event cannot be read")
 
 
 def unreadable(where: str, version: int, error: BaseException) -> StorageError:

@@ -13,18 +13,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from eventsourcing.persistence import Notification, PersistenceError
+from eventsourcing.persistence import Notification
 from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger.application import Ledger
 from agreement_ledger.ledger.domain import Agreement
-from agreement_ledger.ledger.errors import StorageError, WriteConflict
-from agreement_ledger.ledger.eventstore import reading
-from agreement_ledger.ledger.storage import retryable, storage_error
+from agreement_ledger.ledger.errors import WriteConflict
+from agreement_ledger.ledger.eventstore import reading, storage_faults
 from agreement_ledger.projections import store
 from agreement_ledger.projections.project import Projection, project
 from agreement_ledger.projections.store import PROJECTION_VERSION
@@ -39,22 +37,13 @@ class _LostRace(Exception):
     """A catch-up lost a lock race to another process: worth another try."""
 
 
-@contextmanager
-def writing() -> Iterator[None]:
+def writing() -> AbstractContextManager[None]:
     """Writing read models: a lost lock race is retried, any other fault is a ``StorageError``."""
-    try:
-        yield
-    except StorageError:
-        raise
-    except (PersistenceError, SQLAlchemyError) as exc:
-        if retryable(exc):
-            raise _LostRace from exc
-        raise storage_error("cannot update the read models", exc) from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise StorageError(
-            f"the read models cannot be brought up to date ({type(exc).__name__}: {exc}); "
-            "run `ledger verify`, then `ledger rebuild`"
-        ) from None
+    return storage_faults(
+        "cannot update the read models",
+        "the read models cannot be brought up to date",
+        lost_race=_LostRace,
+    )
 
 
 class Projector:

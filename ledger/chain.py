@@ -67,6 +67,7 @@ def envelope_of(kind: EventKind, state: Mapping[str, Any]) -> Envelope:
         note=state["note"],
         after=tuple(state["after"]),
         tz=state["tz"],
+        citation=state.get("citation"),  # absent from events stored before version 2
     )
 
 

@@ -46,6 +46,7 @@ class Agreement(Aggregate):
         occurred: str | None
         tz: str | None
         source: str | None
+        citation: dict[str, str] | None
         note: str | None
         after: list[str]
         fields: dict[str, Any]
@@ -272,6 +273,7 @@ def _event_kwargs(
         "occurred": envelope.occurred,
         "tz": envelope.tz,
         "source": envelope.source,
+        "citation": envelope.citation,
         "note": envelope.note,
         "after": list(envelope.after),
         "fields": envelope.fields,

@@ -136,6 +136,30 @@ class ConflictingId(Rejected):
     rule = "conflicting_id"
 
 
+class EffectiveBeforeNotice(Rejected):
+    """Raised when a notice would take effect before the day it was given."""
+
+    rule = "effective_before_notice"
+
+
+class NotAParticipant(Rejected):
+    """Raised when a party suspends, withdraws or enters into force with nothing to act on."""
+
+    rule = "not_a_participant"
+
+
+class InvalidSuccession(Rejected):
+    """Raised when a succession names the successor itself or a successor already bound."""
+
+    rule = "invalid_succession"
+
+
+class InvalidStatement(Rejected):
+    """Raised when an objection or a withdrawal names something that is not a fitting statement."""
+
+    rule = "invalid_statement"
+
+
 class InvalidCorrection(Rejected):
     """Raised when a correction cannot apply to its target."""
 

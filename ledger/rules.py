@@ -9,7 +9,7 @@ replaying stored history cannot fail.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from agreement_ledger.ledger.errors import (
@@ -17,14 +17,19 @@ from agreement_ledger.ledger.errors import (
     AlreadySigned,
     ContradictoryOrder,
     DuplicateParty,
+    EffectiveBeforeNotice,
     InvalidCorrection,
+    InvalidField,
+    InvalidStatement,
+    InvalidSuccession,
+    NotAParticipant,
     OccurredInFuture,
     Rejected,
     UnknownEvent,
     UnknownParty,
 )
 from agreement_ledger.ledger.vocabulary import ENVELOPE_KEYS, EVENT_TYPES, Envelope, EventKind
-from agreement_ledger.ledger.worldtime import Occurred, as_utc_text, parse_occurred
+from agreement_ledger.ledger.worldtime import Occurred, as_utc_text, parse_occurred, start_of_day
 
 UNCORRECTABLE_KEYS = frozenset({"agreement", "type", "id"})
 
@@ -37,6 +42,7 @@ class Fact:
     version: int
     envelope: Envelope
     occurred: Occurred | None
+    zone: str | None = None  # the zone its occurred and date fields are read in
 
 
 @dataclass
@@ -50,6 +56,7 @@ class StreamState:
     known_ids: set[str] = field(default_factory=set)
     retracted: set[str] = field(default_factory=set)
     signers: set[str] = field(default_factory=set)
+    bound: set[str] = field(default_factory=set)  # consented, in force for itself, or succeeded
     general_entry_into_force: str | None = None
 
     # -- reading time ------------------------------------------------------
@@ -61,10 +68,13 @@ class StreamState:
         if envelope.type == EventKind.REGISTERED:
             return envelope.fields.get("tz")
         acting = envelope.acting_party()
-        if envelope.type == EventKind.PARTY_ADDED:
+        if envelope.type in (EventKind.PARTY_ADDED, EventKind.SUCCEEDED):
             new_party = envelope.fields["party"]
             if new_party.get("tz"):
                 return str(new_party["tz"])
+            known = self.parties.get(new_party["code"], {})
+            if known.get("tz"):
+                return known["tz"]
         elif acting and self.parties.get(acting, {}).get("tz"):
             return self.parties[acting]["tz"]
         return self.tz
@@ -91,8 +101,106 @@ class StreamState:
                     f"{field_name} {code!r} is not a party of the agreement (parties: {known})"
                 )
         self._check_type_rule(envelope)
+        self._check_dates(envelope, occurred)
+        self._check_participation(envelope, occurred)
         self._check_after(envelope, occurred)
         return occurred
+
+    # Date-valued fields take effect at the start of their day in the event's zone.
+    DATE_FIELDS = ("effective", "until", "expires")
+    # Notices whose `effective` date may not come before the notice itself.
+    NOTICES = (
+        EventKind.TERMINATION_NOTIFIED,
+        EventKind.STATEMENT_WITHDRAWN,
+        EventKind.PROVISIONAL_APPLICATION_TERMINATED,
+    )
+
+    def _check_dates(self, envelope: Envelope, occurred: Occurred | None) -> None:
+        """A date field names a day that existed in its zone; a notice is not backdated."""
+        zone = self._zone_of(envelope)
+        for name in self.DATE_FIELDS:
+            value = envelope.fields.get(name)
+            if value is None:
+                continue
+            day = date.fromisoformat(value)
+            if start_of_day(day + timedelta(days=1), zone) <= start_of_day(day, zone):
+                raise InvalidField(f"field {name!r}: {value} is a day that did not exist in {zone}")
+        effective = envelope.fields.get("effective")
+        if envelope.type in self.NOTICES and effective and occurred is not None:
+            day = date.fromisoformat(effective)
+            if start_of_day(day + timedelta(days=1), zone) <= occurred.start:
+                raise EffectiveBeforeNotice(
+                    f"effective {effective} is before the notice itself ({envelope.occurred}): "
+                    "a notice cannot take effect before it was given"
+                )
+
+    # Steps only a participant can take: suspend, withdraw, end what it applied.
+    PARTICIPANT_STEPS = (
+        EventKind.SUSPENDED,
+        EventKind.RESUMED,
+        EventKind.TERMINATION_NOTIFIED,
+        EventKind.STATEMENT_WITHDRAWN,
+        EventKind.PROVISIONAL_APPLICATION_TERMINATED,
+    )
+
+    def _check_participation(self, envelope: Envelope, occurred: Occurred | None) -> None:
+        """A party acts only once it has something to act on (§4)."""
+        code = envelope.fields.get("party")
+        acts = isinstance(code, str) and envelope.type in self.PARTICIPANT_STEPS
+        if acts and not self._participated(str(code), occurred, provisional=True):
+            raise NotAParticipant(
+                f"party {code!r} had not signed, consented, succeeded or applied the "
+                f"agreement provisionally before this {envelope.type.replace('_', ' ')}"
+            )
+        own = isinstance(code, str) and envelope.type == EventKind.ENTERED_INTO_FORCE
+        if own and not self._participated(str(code), None, provisional=False):
+            raise NotAParticipant(
+                f"party {code!r} has neither signed, consented nor succeeded: "
+                "nothing can enter into force for it"
+            )
+        if envelope.type == EventKind.SUCCEEDED:
+            self._check_succession(envelope)
+        if envelope.type == EventKind.STATEMENT_MADE and envelope.fields.get("objects_to"):
+            self._check_statement_ref(envelope, envelope.fields["objects_to"], other=True)
+        if envelope.type == EventKind.STATEMENT_WITHDRAWN:
+            self._check_statement_ref(envelope, envelope.fields["target"], other=False)
+
+    def _participated(self, code: str, occurred: Occurred | None, *, provisional: bool) -> bool:
+        """Whether ``code`` signed, consented, succeeded (or applied provisionally) at some
+        instant that may lie before ``occurred`` (any time at all, without it)."""
+        for fact in self.facts.values():
+            if not _participates(fact, code, self.signers, provisional):
+                continue
+            if occurred is None or fact.occurred is None or fact.occurred.start < occurred.end:
+                return True
+        return False
+
+    def _check_succession(self, envelope: Envelope) -> None:
+        successor = envelope.fields["party"]["code"]
+        predecessor = envelope.fields["predecessor"]
+        if successor == predecessor:
+            raise InvalidSuccession(f"party {successor!r} cannot succeed itself")
+        if successor in self.bound:
+            raise InvalidSuccession(
+                f"party {successor!r} is already bound by the agreement: it cannot succeed "
+                f"{predecessor!r}"
+            )
+
+    def _check_statement_ref(self, envelope: Envelope, target: str, *, other: bool) -> None:
+        if target not in self.known_ids:
+            raise UnknownEvent(f"statement {target!r} is not an event of this agreement")
+        fact = self.facts.get(target)
+        party = envelope.fields["party"]
+        if fact is None or fact.envelope.type != EventKind.STATEMENT_MADE:
+            raise InvalidStatement(f"event {target!r} is not a statement (statement_made)")
+        owner = fact.envelope.fields["party"]
+        if other and owner == party:
+            raise InvalidStatement(f"party {party!r} cannot object to its own statement {target!r}")
+        if not other and owner != party:
+            raise InvalidStatement(
+                f"statement {target!r} was made by {owner!r}, not {party!r}: only its author "
+                "withdraws it"
+            )
 
     def _check_type_rule(self, envelope: Envelope) -> None:
         fields = envelope.fields
@@ -162,7 +270,7 @@ class StreamState:
     ) -> None:
         """Fold one effective event into the state. Never raises."""
         self.known_ids.add(event_id)
-        self.facts[event_id] = Fact(event_id, version, envelope, occurred)
+        self.facts[event_id] = Fact(event_id, version, envelope, occurred, self._zone_of(envelope))
         fields = envelope.fields
         if envelope.type == EventKind.REGISTERED:
             self.tz = fields.get("tz")
@@ -170,10 +278,46 @@ class StreamState:
                 self.parties[party["code"]] = party
         elif envelope.type == EventKind.PARTY_ADDED:
             self.parties[fields["party"]["code"]] = fields["party"]
+        elif envelope.type == EventKind.SUCCEEDED:
+            successor = fields["party"]
+            known = self.parties.get(successor["code"], {})
+            self.parties[successor["code"]] = {**successor, **known}
+            self.bound.add(successor["code"])
         elif envelope.type == EventKind.SIGNED:
             self.signers.add(fields["party"])
-        elif envelope.type == EventKind.ENTERED_INTO_FORCE and "party" not in fields:
-            self.general_entry_into_force = event_id
+        elif envelope.type == EventKind.RATIFIED:
+            self.bound.add(fields["party"])
+        elif envelope.type == EventKind.ENTERED_INTO_FORCE:
+            if "party" in fields:
+                self.bound.add(fields["party"])
+            else:
+                self.general_entry_into_force = event_id
+
+    def _zone_of(self, envelope: Envelope) -> str | None:
+        if envelope.type == EventKind.REGISTERED:
+            return envelope.fields.get("tz")
+        return self.zone_for(envelope)
+
+
+PARTICIPATION = (
+    EventKind.SIGNED,
+    EventKind.RATIFIED,
+    EventKind.SUCCEEDED,
+    EventKind.PROVISIONALLY_APPLIED,
+)
+
+
+def _participates(fact: Fact, code: str, signers: set[str], provisional: bool) -> bool:
+    """Whether ``fact`` makes ``code`` a participant: its signature, consent, succession,
+    or (with ``provisional``) a provisional application covering it."""
+    kind, fields = fact.envelope.type, fact.envelope.fields
+    if kind not in PARTICIPATION or (kind == EventKind.PROVISIONALLY_APPLIED and not provisional):
+        return False
+    if kind == EventKind.SUCCEEDED:
+        return bool(fields["party"]["code"] == code)
+    if kind == EventKind.PROVISIONALLY_APPLIED and "party" not in fields:
+        return code in signers  # every signatory
+    return bool(fields.get("party") == code)
 
 
 def _check_registration(fields: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ PARTY_CODE = re.compile(r"[A-Z][A-Z0-9_-]{0,31}")
 MAX_ID_LENGTH = 128
 DEPOSITARY = "depositary"
 
-ENVELOPE_KEYS = ("agreement", "type", "occurred", "id", "source", "note", "after", "tz")
+ENVELOPE_KEYS = ("agreement", "type", "occurred", "id", "source", "citation", "note", "after", "tz")
 LEDGER_KEYS = ("seq", "version", "recorded_at", "recorded_by", "prev_hash", "hash", "corrected_by")
 
 Normaliser = Callable[[str, Any], Any]
@@ -55,6 +55,7 @@ def one_of(*choices: str) -> Normaliser:
             raise _fail(name, "one of " + ", ".join(choices), value)
         return str(value)
 
+    check.choices = choices  # type: ignore[attr-defined]  # listed by `ledger types`
     return check
 
 
@@ -163,18 +164,64 @@ def list_of(item: Normaliser) -> Normaliser:
     return check
 
 
+NOTIFICATION_SUBJECTS = (
+    "conclusion",
+    "entry_into_force",
+    "amendment",
+    "extension",
+    "suspension",
+    "withdrawal",
+    "other",
+)
+"""What a notification is ``about``; without ``about``, the conclusion."""
+
+DEADLINE_EVENTS = ("consent", "entry_into_force", "termination_notified")
+"""What a required notification may have to precede (``before``)."""
+
+REQUIREMENT_KEYS = ("party", "body", "within", "about", "before", "lead")
+
+
 def notification_requirement(name: str, value: Any) -> dict[str, str]:
+    """A required notification: ``within`` a duration after entry into force, or
+    ``before`` a step (at least ``lead`` ahead of it); with neither, before entry into force."""
     if not isinstance(value, Mapping):
-        raise _fail(name, "an object {party, body, within?}", value)
-    unknown = set(value) - {"party", "body", "within"}
+        raise _fail(name, "an object {" + ", ".join(f"{k}?" for k in REQUIREMENT_KEYS) + "}", value)
+    unknown = set(value) - set(REQUIREMENT_KEYS)
     if unknown:
         raise InvalidField(f"field '{name}' has unknown key(s) {', '.join(sorted(unknown))}")
     result = {
         "party": party_code(f"{name}.party", value.get("party")),
         "body": text(f"{name}.body", value.get("body")),
     }
-    if value.get("within") is not None:
-        result["within"] = duration(f"{name}.within", value["within"])
+    checks: dict[str, Normaliser] = {
+        "within": duration,
+        "about": one_of(*NOTIFICATION_SUBJECTS),
+        "before": one_of(*DEADLINE_EVENTS),
+        "lead": duration,
+    }
+    for key, check in checks.items():
+        if value.get(key) is not None:
+            result[key] = check(f"{name}.{key}", value[key])
+    if "within" in result and ("before" in result or "lead" in result):
+        raise InvalidField(
+            f"field '{name}' gives 'within' (after entry into force) and 'before'/'lead' "
+            "(ahead of a step): give one or the other"
+        )
+    return result
+
+
+CITATION_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def citation(name: str, value: Any) -> dict[str, str]:
+    """Structured references: an object of strings (``unts``, ``cn``, ``url``, …)."""
+    if not isinstance(value, Mapping) or not value:
+        raise _fail(name, 'an object of references such as {"unts": "2162 UNTS 3"}', value)
+    result = {}
+    for key, reference in value.items():
+        if not CITATION_KEY.fullmatch(str(key)):
+            raise InvalidField(f"field '{name}' has a key {key!r}: use lowercase names like unts")
+        result[str(key)] = text(f"{name}.{key}", reference)
     return result
 
 
@@ -200,6 +247,11 @@ class EventKind(StrEnum):
 
     REGISTERED = "registered"
     PARTY_ADDED = "party_added"
+    SUCCEEDED = "succeeded"
+    STATEMENT_MADE = "statement_made"
+    STATEMENT_WITHDRAWN = "statement_withdrawn"
+    PROVISIONALLY_APPLIED = "provisionally_applied"
+    PROVISIONAL_APPLICATION_TERMINATED = "provisional_application_terminated"
     SIGNING_POSTPONED = "signing_postponed"
     SIGNED = "signed"
     DELIVERED = "delivered"
@@ -253,7 +305,10 @@ class EventType:
 
 KINDS = ("treaty", "agreement", "mou", "arrangement", "exchange_of_notes", "protocol", "other")
 BINDINGS = ("legal", "political", "unknown")
-INSTRUMENTS = ("ratification", "acceptance", "approval", "accession")
+INSTRUMENTS = ("ratification", "acceptance", "approval", "accession", "definitive_signature")
+STATEMENT_KINDS = ("reservation", "declaration", "interpretative_declaration", "objection")
+STATEMENT_TIMES = ("signature", "consent", "later")
+SUCCESSION_KINDS = ("succession", "continuation")
 OUTCOMES = ("approved", "rejected")
 CATEGORIES = ("statement", "protest", "consultation", "other")
 
@@ -307,6 +362,65 @@ EVENT_TYPES: dict[str, EventType] = {
             "A party joins the agreement (accession to a multilateral agreement).",
             lambda f: f"{f['party']['code']} became a party",
             Field("party", party, required=True),
+            Field("name", text),  # beside a bare code: folded into `party`
+            acting="party",
+        ),
+        _t(
+            E.SUCCEEDED,
+            "A state succeeded to (or continued) another's participation, from a date.",
+            lambda f: (
+                f"{f['party']['code']} succeeded {f['predecessor']}"
+                f" ({f.get('kind', 'succession')}, effective {f['effective']})"
+            ),
+            Field("party", party, required=True),
+            Field("predecessor", party_code, required=True, party_ref=True),
+            Field("effective", iso_date, required=True),
+            Field("kind", one_of(*SUCCESSION_KINDS)),
+            Field("name", text),  # beside a bare code: folded into `party`
+            acting="party",
+        ),
+        _t(
+            E.STATEMENT_MADE,
+            "A party made a reservation, declaration or objection.",
+            lambda f: (
+                f"{f['party']}: {f['kind'].replace('_', ' ')}"
+                + _optional_text(" to ", f, "objects_to")
+            ),
+            _party(),
+            Field("kind", one_of(*STATEMENT_KINDS), required=True),
+            Field("text", text, required=True),
+            Field("objects_to", event_ref),
+            Field("made_at", one_of(*STATEMENT_TIMES)),
+            acting="party",
+        ),
+        _t(
+            E.STATEMENT_WITHDRAWN,
+            "A party withdrew one of its reservations or objections.",
+            lambda f: (
+                f"{f['party']} withdrew {f['target']}"
+                + _optional_text(", effective ", f, "effective")
+            ),
+            _party(),
+            Field("target", event_ref, required=True),
+            Field("effective", iso_date),
+            acting="party",
+        ),
+        _t(
+            E.PROVISIONALLY_APPLIED,
+            "Provisional application began (for one party, or every signatory).",
+            lambda f: (
+                "provisional application" + _for_party(f) + _optional_text(" from ", f, "effective")
+            ),
+            _party(required=False),
+            Field("effective", iso_date),
+            acting="party",
+        ),
+        _t(
+            E.PROVISIONAL_APPLICATION_TERMINATED,
+            "A party gave notice ending its provisional application, effective on a date.",
+            lambda f: f"{f['party']} ended provisional application effective {f['effective']}",
+            _party(),
+            Field("effective", iso_date, required=True),
             acting="party",
         ),
         _t(
@@ -375,10 +489,15 @@ EVENT_TYPES: dict[str, EventType] = {
         _t(
             E.NOTIFIED,
             "A parliament or other body of a party was notified.",
-            lambda f: f"{f['body']} ({f['party']}) notified" + _optional_text(" of ", f, "subject"),
+            lambda f: (
+                f"{f['body']} ({f['party']}) notified"
+                + _optional_text(" of ", f, "subject")
+                + (f" [{f['about'].replace('_', ' ')}]" if f.get("about") else "")
+            ),
             _party(),
             Field("body", text, required=True),
             Field("subject", text),
+            Field("about", one_of(*NOTIFICATION_SUBJECTS)),
             acting="party",
         ),
         _t(
@@ -472,6 +591,7 @@ class Envelope:
     note: str | None = None
     after: tuple[str, ...] = ()
     tz: str | None = None
+    citation: dict[str, str] | None = None
 
     @property
     def spec(self) -> EventType:
@@ -484,7 +604,7 @@ class Envelope:
     def content(self) -> dict[str, Any]:
         """The envelope as a JSON object, present keys only (what ``id`` re-use compares)."""
         data: dict[str, Any] = {"agreement": self.agreement, "type": self.type}
-        for key in ("occurred", "id", "source", "note", "tz"):
+        for key in ("occurred", "id", "source", "citation", "note", "tz"):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -573,6 +693,22 @@ def describe(raw: Any) -> str | None:
     return f"{event_type} event" if isinstance(event_type, str) else None
 
 
+def _fold_party(kind: EventKind, fields: dict[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A joining party given as a code with ``name`` (and ``tz``) beside it becomes one object."""
+    if kind not in (EventKind.PARTY_ADDED, EventKind.SUCCEEDED):
+        return fields
+    given = dict(fields["party"])
+    name = fields.pop("name", None)
+    if isinstance(raw.get("party"), str):
+        if name is not None:
+            given["name"] = name
+        if raw.get("tz") is not None and "tz" not in given:
+            given["tz"] = time_zone("tz", raw["tz"])
+    elif name is not None:
+        raise InvalidField("give the party's name inside 'party' or beside a bare code, not both")
+    return {**fields, "party": given}
+
+
 def _read_checked(
     raw: Mapping[str, Any], agreement: str, event_type: EventType, ignore_ledger_keys: bool
 ) -> Envelope:
@@ -599,7 +735,8 @@ def _read_checked(
     return Envelope(
         agreement=agreement,
         type=event_type.kind,
-        fields=read_type_fields(event_type, raw),
+        fields=_fold_party(event_type.kind, read_type_fields(event_type, raw), raw),
+        citation=_optional(raw, "citation", citation),
         occurred=occurred,
         id=_optional(raw, "id", event_ref),
         source=_optional(raw, "source", text),

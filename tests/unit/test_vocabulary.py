@@ -51,7 +51,8 @@ def minimal(kind: EventKind) -> dict[str, Any]:
 def sample(spec: Field) -> Any:
     if spec.name == "required":
         return True
-    return SAMPLE.get(spec.normalise, "text")
+    choices = getattr(spec.normalise, "choices", None)
+    return choices[0] if choices else SAMPLE.get(spec.normalise, "text")
 
 
 def test_every_kind_has_one_vocabulary_entry_and_one_event_class():

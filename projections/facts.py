@@ -8,6 +8,7 @@ scratch copy: the source does not matter), keeps those the ledger knew at
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,6 +120,10 @@ class Facts:
     def of_party(self, code: str, *types: str) -> list[Fact]:
         return [f for f in self.of_type(*types) if f.envelope.fields.get("party") == code]
 
+    def known_of_kind(self, *types: str) -> list[Fact]:
+        """Every known fact of the given types, begun by ``as_of`` or not, in world order."""
+        return world_order(f for f in self.all_facts if f.envelope.type in types)
+
     def known_of_party(self, code: str, *types: str) -> list[Fact]:
         """Like ``of_party``, but also the facts known that had not begun by ``as_of``."""
         known = (f for f in self.all_facts if f.envelope.type in types)
@@ -130,6 +135,20 @@ class Facts:
     def day_start(self, day: str) -> datetime:
         """When a date-valued field takes effect: the start of that day in the agreement's zone."""
         return start_of_day(datetime.fromisoformat(day).date(), self.tz)
+
+    def field_start(self, fact: Fact, name: str) -> datetime:
+        """When a date field of ``fact`` takes effect: the start of that day in the zone its
+        own ``occurred`` is read in (the event's, else the acting party's, else the agreement's)."""
+        return start_of_day(datetime.fromisoformat(fact.envelope.fields[name]).date(), fact.zone)
+
+    def at(self, instant: datetime) -> Facts:
+        """The same knowledge, evaluated at another instant."""
+        view = copy.copy(self)
+        view.as_of = instant
+        view.facts = [
+            f for f in self.all_facts if f.occurred is None or f.occurred.start <= instant
+        ]
+        return view
 
     def order(self, a: Fact, b: Fact) -> Order:
         return self.chronology.order(a.id, b.id)

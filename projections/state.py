@@ -13,7 +13,7 @@ its answer next changes (``changes_at``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from agreement_ledger.ledger.rules import Fact
@@ -48,11 +48,55 @@ class Notice:
 
 @dataclass
 class Period:
-    """A stretch of time during which the agreement bound a party."""
+    """A stretch of time during which the agreement bound a party.
+
+    It starts at its ``start`` fact's first instant, or, for a succession, at the
+    succession's ``effective`` day (``start_at``, shown as ``since``).
+    """
 
     consent: Fact | None
     start: Fact
     withdrawal: Notice | None = None
+    start_at: datetime | None = None
+    since: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.start_at is None:
+            self.start_at = start_of(self.start)
+        if self.since is None:
+            self.since = self.start.envelope.occurred
+
+    @property
+    def starts(self) -> datetime:
+        assert self.start_at is not None
+        return self.start_at
+
+
+@dataclass
+class Provisional:
+    """A stretch of provisional application: from ``since``, until ``until`` if it ended."""
+
+    since: str
+    start_at: datetime
+    until: str | None = None
+    end_at: datetime | None = None
+
+
+@dataclass
+class Statement:
+    """A reservation, declaration or objection, as the status table lists it."""
+
+    fact: Fact
+
+    def as_json(self) -> dict[str, Any]:
+        fields = self.fact.envelope.fields
+        return {
+            "id": self.fact.id,
+            "kind": fields["kind"],
+            "text": fields["text"],
+            "made_at": fields.get("made_at"),
+            "objects_to": fields.get("objects_to"),
+        }
 
 
 @dataclass
@@ -62,8 +106,15 @@ class PartyState:
     status: str = "pending"
     signed: Fact | None = None
     consented: Fact | None = None
+    instrument: str | None = None
     periods: list[Period] = field(default_factory=list)
     withdrawn: Notice | None = None
+    succeeded_from: str | None = None
+    succeeded_at: str | None = None  # when its position passed to a successor
+    provisional: Provisional | None = None
+    ended: str | None = None
+    consent_steps: list[dict[str, Any]] = field(default_factory=list)
+    statements: list[Statement] = field(default_factory=list)
 
     @property
     def in_force(self) -> Fact | None:
@@ -76,10 +127,18 @@ class PartyState:
             "status": self.status,
             "signed": _text(self.signed),
             "consented": _text(self.consented),
-            "in_force": _text(self.in_force),
+            "in_force": self.periods[-1].since if self.periods else None,
             "withdrawn": self.withdrawn.fact.envelope.fields["effective"]
             if self.withdrawn
             else None,
+            "instrument": self.instrument,
+            "succeeded_from": self.succeeded_from,
+            "succeeded": self.succeeded_at,
+            "provisional": self.provisional.since if self.provisional else None,
+            "provisional_until": self.provisional.until if self.provisional else None,
+            "ended": self.ended,
+            "consent_steps": self.consent_steps,
+            "statements": [s.as_json() for s in self.statements],
         }
 
 
@@ -122,11 +181,14 @@ def compute_state(facts: Facts) -> AgreementState:
     expires = _expiry(facts)
     begun = [n for n in notices if facts.begun(n.fact)]
     status, ended_at, ending = _agreement_status(facts, parties, general, begun, expires, changes)
+    if status in ("terminated", "expired"):
+        _end_parties(parties, _ending_text(facts, ending, expires, begun))
+    changes.extend(_scheduled(facts, parties))
     return AgreementState(
         status=status,
         parties=parties,
         general_entry_into_force=general,
-        expires=expires,
+        expires=expires[0] if expires else None,
         notices=begun,
         ended_at=ended_at,
         ending=ending,
@@ -151,7 +213,7 @@ def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
     for fact in world_order(f for f in facts.all_facts if f.envelope.type in kinds):
         party = fact.envelope.fields["party"]
         if fact.envelope.type == EventKind.TERMINATION_NOTIFIED:
-            notice = Notice(fact, party, facts.day_start(fact.envelope.fields["effective"]))
+            notice = Notice(fact, party, facts.field_start(fact, "effective"))
             notices.append(notice)
             open_notice[party] = notice
             continue
@@ -191,8 +253,11 @@ def _party_state(facts: Facts, code: str, name: str | None, notices: list[Notice
     withdrawals.sort(key=lambda n: n.effective_at)
     taken_effect = [n for n in withdrawals if n.effective_at <= facts.as_of and facts.begun(n.fact)]
     state.withdrawn = taken_effect[-1] if taken_effect else None
+    succession = _succession_of(facts, code, notices)
     schedule = _periods(facts, code, withdrawals)
-    state.periods = [p for p in schedule if facts.begun(p.start)]
+    if succession is not None and succession.bound:
+        schedule = sorted([*succession.periods(withdrawals), *schedule], key=lambda p: p.starts)
+    state.periods = [p for p in schedule if p.starts <= facts.as_of]
     ratifications = facts.of_party(code, EventKind.RATIFIED)
     rejoining = [
         r
@@ -201,18 +266,196 @@ def _party_state(facts: Facts, code: str, name: str | None, notices: list[Notice
     ]
     consents = rejoining or ratifications
     state.consented = consents[-1] if consents else None
+    if state.consented is not None:
+        state.instrument = state.consented.envelope.fields.get("instrument", "ratification")
+    state.provisional = _provisional(facts, code, schedule)
     current = state.periods[-1] if state.periods else None
     if current is not None and (
         current.withdrawal is None or current.withdrawal.effective_at > facts.as_of
     ):
         state.status = "suspended" if _suspended(facts, code) else "in_force"
+    elif _provisional_now(state.provisional, facts.as_of):
+        state.status = "provisional"
     elif state.withdrawn is not None:
         state.status = "consented" if rejoining else "withdrawn"
-    elif state.consented is not None:
+    elif state.consented is not None or (succession and succession.consented):
         state.status = "consented"
-    elif state.signed is not None:
+    elif state.signed is not None or (succession and succession.signed):
         state.status = "signed"
+    if succession is not None:
+        succession.apply(state)
+    passed_on = _passed_on(facts, code)
+    if passed_on is not None:
+        state.status = "succeeded"
+        state.succeeded_at = passed_on.envelope.fields["effective"]
+    state.consent_steps = [
+        {
+            "body": f.envelope.fields["body"],
+            "outcome": f.envelope.fields.get("outcome"),
+            "date": f.envelope.occurred,
+        }
+        for f in facts.of_party(code, EventKind.CONSENT_GIVEN)
+    ]
+    state.statements = _statements_in_force(facts, code, passed_on)
+    if succession is not None:
+        state.statements = succession.statements + state.statements
     return state
+
+
+@dataclass
+class Succession:
+    """What a successor took over from its predecessor, at the succession's date."""
+
+    fact: Fact
+    predecessor: PartyState  # the predecessor's position just before the date
+    start_at: datetime
+
+    @property
+    def continuation(self) -> bool:
+        return bool(self.fact.envelope.fields.get("kind") == "continuation")
+
+    @property
+    def bound(self) -> bool:
+        return self.predecessor.status in ("in_force", "suspended")
+
+    @property
+    def consented(self) -> bool:
+        return self.bound or self.predecessor.status == "consented"
+
+    @property
+    def signed(self) -> bool:
+        return self.predecessor.signed is not None
+
+    @property
+    def statements(self) -> list[Statement]:
+        return self.predecessor.statements
+
+    def periods(self, withdrawals: list[Notice]) -> list[Period]:
+        """Where the predecessor was bound: a continuation carries its periods on, a
+        succession starts a period on the succession's date."""
+        if self.continuation:
+            return [p for p in self.predecessor.periods if p.withdrawal is None]
+        effective = str(self.fact.envelope.fields["effective"])
+        withdrawal = _withdrawal_after(self.start_at, withdrawals)
+        return [Period(self.fact, self.fact, withdrawal, self.start_at, effective)]
+
+    def apply(self, state: PartyState) -> None:
+        """The successor's columns: a continuation keeps the predecessor's dates; a
+        succession is consent by notification (``d``), in force from its date."""
+        state.succeeded_from = self.fact.envelope.fields["predecessor"]
+        previous = self.predecessor
+        if self.continuation:
+            state.signed = state.signed or previous.signed
+            state.consented = state.consented or previous.consented
+            state.instrument = state.instrument or previous.instrument
+        elif state.consented is None and self.consented:
+            state.consented = self.fact
+            state.instrument = "succession"
+        if state.status in ("pending", "signed") and self.consented:
+            state.status = "consented"
+        if state.status == "pending" and self.signed:
+            state.status = "signed"
+
+
+def _succession_of(facts: Facts, code: str, notices: list[Notice]) -> Succession | None:
+    """The succession by which ``code`` took another's place, once its date has come.
+
+    A succession recorded late (notified in May, effective 1 January) counts from its
+    date for every as-of instant, as soon as the ledger knows of it.
+    """
+    for fact in facts.known_of_kind(EventKind.SUCCEEDED):
+        if fact.envelope.fields["party"]["code"] != code:
+            continue
+        start_at = facts.field_start(fact, "effective")
+        if start_at > facts.as_of:
+            continue
+        predecessor = fact.envelope.fields["predecessor"]
+        before = facts.at(start_at - timedelta(microseconds=1))
+        name = facts.parties.get(predecessor, {}).get("name")
+        position = _party_state(before, predecessor, name, notices)
+        return Succession(fact, position, start_at)
+    return None
+
+
+def _passed_on(facts: Facts, code: str) -> Fact | None:
+    """The succession that took ``code``'s place, once its date has come."""
+    return next(
+        (
+            f
+            for f in facts.known_of_kind(EventKind.SUCCEEDED)
+            if f.envelope.fields["predecessor"] == code
+            and facts.field_start(f, "effective") <= facts.as_of
+        ),
+        None,
+    )
+
+
+def _statements_in_force(facts: Facts, code: str, passed_on: Fact | None) -> list[Statement]:
+    """The party's reservations, declarations and objections not withdrawn by ``as_of``."""
+    withdrawn = set()
+    for fact in facts.of_type(EventKind.STATEMENT_WITHDRAWN):
+        effective = (
+            facts.field_start(fact, "effective")
+            if "effective" in fact.envelope.fields
+            else start_of(fact)
+        )
+        if effective <= facts.as_of:
+            withdrawn.add(fact.envelope.fields["target"])
+    return [
+        Statement(f)
+        for f in facts.of_party(code, EventKind.STATEMENT_MADE)
+        if f.id not in withdrawn
+    ]
+
+
+def _provisional(facts: Facts, code: str, schedule: list[Period]) -> Provisional | None:
+    """The party's latest provisional application begun by ``as_of``, and its end.
+
+    It begins on its ``effective`` day (else when it was recorded to happen) and ends
+    when the party's consent enters into force for it, or on the ``effective`` day of a
+    notice ending it.
+    """
+    latest: Provisional | None = None
+    for fact in facts.known_of_kind(EventKind.PROVISIONALLY_APPLIED):
+        party = fact.envelope.fields.get("party")
+        if party is None and not _signed_by(facts, code, fact):
+            continue
+        if party not in (None, code):
+            continue
+        if "effective" in fact.envelope.fields:
+            start_at, since = (
+                facts.field_start(fact, "effective"),
+                fact.envelope.fields["effective"],
+            )
+        else:
+            start_at, since = start_of(fact), str(fact.envelope.occurred)
+        if start_at <= facts.as_of:
+            latest = Provisional(since, start_at)
+    if latest is None:
+        return None
+    ends: list[tuple[datetime, str]] = [
+        (facts.field_start(f, "effective"), str(f.envelope.fields["effective"]))
+        for f in facts.known_of_party(code, EventKind.PROVISIONAL_APPLICATION_TERMINATED)
+        if facts.field_start(f, "effective") > latest.start_at
+    ]
+    ends += [(p.starts, str(p.since)) for p in schedule if p.starts > latest.start_at]
+    if ends:
+        latest.end_at, latest.until = min(ends)
+        if latest.end_at > facts.as_of:
+            latest.until = None  # ends later: not yet known to have ended
+    return latest
+
+
+def _provisional_now(provisional: Provisional | None, instant: datetime) -> bool:
+    return provisional is not None and (provisional.end_at is None or provisional.end_at > instant)
+
+
+def _signed_by(facts: Facts, code: str, applied: Fact) -> bool:
+    """Whether ``code`` had signed by the time of a provisional application of every signatory."""
+    return any(
+        facts.order(s, applied) is not Order.AFTER
+        for s in facts.known_of_party(code, EventKind.SIGNED)
+    )
 
 
 def _joined_after(facts: Facts, code: str, general: Fact | None) -> bool:
@@ -295,12 +538,48 @@ def _suspended(facts: Facts, party: str | None) -> bool:
     return bool(relevant) and relevant[-1].envelope.type == EventKind.SUSPENDED
 
 
-def _expiry(facts: Facts) -> str | None:
+def _expiry(facts: Facts) -> tuple[str, datetime] | None:
+    """The expiry date in force and its first instant: the latest extension's ``until``
+    (read in its event's zone), else the registration's ``expires`` (the agreement's)."""
     extensions = facts.of_type(EventKind.EXTENDED)
     if extensions:
-        return str(extensions[-1].envelope.fields["until"])
+        last = extensions[-1]
+        return str(last.envelope.fields["until"]), facts.field_start(last, "until")
     expires = facts.registration.fields.get("expires")
-    return str(expires) if expires else None
+    return (str(expires), facts.day_start(expires)) if expires else None
+
+
+def _end_parties(parties: dict[str, PartyState], ended: str | None) -> None:
+    """Parties still bound when the agreement itself ended are ``ended``, on that date."""
+    for party in parties.values():
+        if party.status in ("in_force", "suspended"):
+            party.status = "ended"
+            party.ended = ended
+
+
+def _ending_text(
+    facts: Facts, ending: Fact | None, expires: tuple[str, datetime] | None, notices: list[Notice]
+) -> str | None:
+    if ending is not None and ending.envelope.type in (EventKind.TERMINATED, EventKind.EXPIRED):
+        return ending.envelope.occurred
+    if ending is not None:  # a termination notice that left fewer than two parties bound
+        return str(ending.envelope.fields["effective"])
+    return expires[0] if expires else None
+
+
+def _scheduled(facts: Facts, parties: dict[str, PartyState]) -> list[datetime]:
+    """Instants at which a party's answer changes by time alone: a succession's date,
+    a provisional application beginning or ending."""
+    instants = [facts.field_start(f, "effective") for f in facts.known_of_kind(EventKind.SUCCEEDED)]
+    for fact in facts.known_of_kind(
+        EventKind.PROVISIONALLY_APPLIED, EventKind.PROVISIONAL_APPLICATION_TERMINATED
+    ):
+        if "effective" in fact.envelope.fields:
+            instants.append(facts.field_start(fact, "effective"))
+    for party in parties.values():
+        if party.provisional is not None and party.provisional.end_at is not None:
+            instants.append(party.provisional.end_at)
+    return instants
 
 
 def _agreement_status(
@@ -308,7 +587,7 @@ def _agreement_status(
     parties: dict[str, PartyState],
     general: Fact | None,
     notices: list[Notice],
-    expires: str | None,
+    expires: tuple[str, datetime] | None,
     changes: list[datetime],
 ) -> tuple[str, datetime | None, Fact | None]:
     """The agreement's status, and when and by what it ended, if it has."""
@@ -317,7 +596,7 @@ def _agreement_status(
         end = explicit[0]
         return end.envelope.type, start_of(end), end
     if expires is not None:
-        expiry = facts.day_start(expires)
+        expiry = expires[1]
         if expiry <= facts.as_of:
             return "expired", expiry, None
         changes.append(expiry)

@@ -34,11 +34,14 @@ from agreement_ledger.ledger.errors import StorageError
 if TYPE_CHECKING:
     from agreement_ledger.projections.project import Projection
 
-PROJECTION_VERSION = 3
+PROJECTION_VERSION = 4
 """Bump whenever projected rows change shape or meaning: stored read models written
 by another version are rebuilt on the next catch-up (so an upgrade never leaves
 drift behind). 2: timeline entries name the zone their date was read in.
-3: ``show`` lists notifications and the state of each required notification."""
+3: ``show`` lists notifications and the state of each required notification.
+4: treaty practice of the contract's version 2: succession, provisional application,
+statements, consent steps and instruments per party; notifications say what they are
+about; date fields read in their event's zone."""
 
 metadata = MetaData()
 KEY = String(64)
@@ -67,6 +70,11 @@ parties = Table(
     Column("consented", String(32)),
     Column("in_force", String(32)),
     Column("withdrawn", String(32)),
+    Column("instrument", String(32)),
+    Column("succeeded_from", String(32)),
+    Column("provisional", String(32)),
+    Column("ended", String(32)),
+    Column("entry", JSON),
 )
 flags = Table(
     "read_flags",
@@ -86,7 +94,7 @@ timeline = Table(
     Column("agreement", KEY, primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("event_id", String(128), nullable=False),
-    Column("type", String(32), nullable=False),
+    Column("type", String(64), nullable=False),
     Column("occurred", String(32)),
     Column("entry", JSON, nullable=False),
 )
@@ -97,6 +105,19 @@ tracking = Table(
     Column("position", BigInteger, nullable=False),
 )
 READ_MODELS = (agreements, parties, flags, timeline)
+PARTY_COLUMNS = (
+    "code",
+    "name",
+    "status",
+    "signed",
+    "consented",
+    "in_force",
+    "withdrawn",
+    "instrument",
+    "succeeded_from",
+    "provisional",
+    "ended",
+)
 TRACKING_NAME = "read_models"
 VERSION_NAME = "projection_version"
 
@@ -267,7 +288,14 @@ def _rows_of(projection: Projection) -> Iterable[tuple[Table, dict[str, Any]]]:
         },
     )
     for party in show["parties"]:
-        yield parties, {"agreement": key, **party}
+        yield (
+            parties,
+            {
+                "agreement": key,
+                **{name: party.get(name) for name in PARTY_COLUMNS},
+                "entry": party,
+            },
+        )
     for n, row in enumerate(projection.flag_rows):
         yield flags, {"position": n, **row}
     for n, entry in enumerate(projection.timeline):

@@ -50,7 +50,7 @@ def test_a_seoul_day_begins_at_15_utc_the_day_before():
         ("2011-02-06", "in_force", "in_force", "in_force"),
         ("2021-02-04", "in_force", "in_force", "in_force"),  # extended the day before it expired
         ("2023-03-01", "in_force", "in_force", "suspended"),
-        ("2026-02-05", "expired", "in_force", "suspended"),  # expires at the start of the day
+        ("2026-02-05", "expired", "ended", "ended"),  # expires at the start of the day
     ],
 )
 def test_new_start_bilateral_with_ratification_extension_and_expiry(when, status, us, ru):

@@ -19,7 +19,7 @@ import isodate
 from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.ledger.rules import Fact
 from agreement_ledger.ledger.vocabulary import EventKind
-from agreement_ledger.ledger.worldtime import LATEST, Order, as_utc_text, zone
+from agreement_ledger.ledger.worldtime import EARLIEST, LATEST, Order, as_utc_text, zone
 from agreement_ledger.projections.facts import Facts, end_of, relative_to, start_of
 from agreement_ledger.projections.state import AgreementState
 
@@ -123,19 +123,35 @@ def _requirements(facts: Facts) -> list[dict[str, str]]:
     return list(facts.registration.fields.get("notify") or [])
 
 
-def _matches(fact: Fact, requirement: dict[str, str]) -> bool:
+SUBJECT_DEFAULT = "conclusion"
+"""What a notification, or a requirement, is about when it does not say (version 1)."""
+
+ABOUT_ENTRY_INTO_FORCE = ("conclusion", "entry_into_force")
+
+
+def _about(fields: dict[str, Any]) -> str:
+    return str(fields.get("about") or SUBJECT_DEFAULT)
+
+
+def matches(fact: Fact, requirement: dict[str, str]) -> bool:
+    """Whether a notification meets a requirement: same party, body and subject."""
     fields = fact.envelope.fields
-    return bool(fields["party"] == requirement["party"] and fields["body"] == requirement["body"])
+    return bool(
+        fields["party"] == requirement["party"]
+        and fields["body"] == requirement["body"]
+        and _about(fields) == _about(requirement)
+    )
 
 
-def _plus(instant: datetime, duration: str, zone_name: str | None) -> datetime:
-    """``instant`` plus an ISO duration, calendar parts counted in the agreement's zone."""
+def _plus(instant: datetime, duration: str, zone_name: str | None, sign: int = 1) -> datetime:
+    """``instant`` plus (or minus) an ISO duration, calendar parts counted in the zone."""
     local = instant.astimezone(zone(zone_name))
     try:
-        later: datetime = local + isodate.parse_duration(duration)
-        return later.astimezone(instant.tzinfo)
-    except OverflowError:  # a deadline beyond the year 9999 never passes
-        return LATEST
+        step = isodate.parse_duration(duration)
+        moved: datetime = local + step if sign > 0 else local - step
+        return moved.astimezone(instant.tzinfo)
+    except OverflowError:  # a deadline beyond the calendar never passes (or always has)
+        return LATEST if sign > 0 else EARLIEST
 
 
 def _days_after(day: date, length: Any) -> date:
@@ -147,18 +163,79 @@ def _days_after(day: date, length: Any) -> date:
     return result
 
 
-def _deadline(facts: Facts, entry: Fact, within: str | None) -> tuple[datetime, datetime]:
-    """Earliest and latest possible deadline of a notification requirement."""
-    if within is None:
-        return start_of(entry), end_of(entry)
-    return _plus(start_of(entry), within, facts.tz), _plus(end_of(entry), within, facts.tz)
+@dataclass(frozen=True)
+class Deadline:
+    """When a required notification is due, as an interval of possible instants."""
+
+    requirement: dict[str, str]
+    step: Fact  # the step it is measured from: entry into force, consent, a notice
+    earliest: datetime
+    latest: datetime
+    wording: str  # "within P30D after entry into force on …", "at least P120D before …"
+
+    @property
+    def party(self) -> str:
+        return self.requirement["party"]
+
+    @property
+    def body(self) -> str:
+        return self.requirement["body"]
+
+    @property
+    def explicit(self) -> bool:
+        """Whether the requirement states its deadline (``within``, ``before`` or ``lead``)."""
+        return any(key in self.requirement for key in ("within", "before", "lead"))
+
+
+STEP_NAMES = {
+    "consent": "consent to be bound",
+    "entry_into_force": "entry into force",
+    "termination_notified": "notice of termination",
+}
+
+
+def _step(facts: Facts, state: AgreementState, requirement: dict[str, str]) -> Fact | None:
+    """The step a requirement is measured from, once it has happened."""
+    party, before = requirement["party"], requirement.get("before", "entry_into_force")
+    if "within" in requirement or before == "entry_into_force":
+        return _entry_for(facts, state, party)
+    kind = EventKind.RATIFIED if before == "consent" else EventKind.TERMINATION_NOTIFIED
+    found = facts.of_party(party, kind)
+    return found[0] if found else None
+
+
+def _deadline(facts: Facts, state: AgreementState, requirement: dict[str, str]) -> Deadline | None:
+    step = _step(facts, state, requirement)
+    if step is None:
+        return None
+    zone_name = step.zone or facts.tz
+    within = requirement.get("within")
+    if within is not None:
+        earliest = _plus(start_of(step), within, zone_name)
+        latest = _plus(end_of(step), within, zone_name)
+        wording = f"within {within} after entry into force on {step.envelope.occurred}"
+        return Deadline(requirement, step, earliest, latest, wording)
+    lead = requirement.get("lead")
+    name = STEP_NAMES[requirement.get("before", "entry_into_force")]
+    earliest, latest = start_of(step), end_of(step)
+    if lead is not None:
+        earliest, latest = _plus(earliest, lead, zone_name, -1), _plus(latest, lead, zone_name, -1)
+    ahead = f"at least {lead} before" if lead else "before"
+    return Deadline(
+        requirement, step, earliest, latest, f"{ahead} {name} on {step.envelope.occurred}"
+    )
 
 
 @rule("notified_after_entry_into_force")
 def notified_after_entry_into_force(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    """Only a notification about the conclusion or the entry into force itself: telling a
+    parliament about a later step (a withdrawal, an extension) is never late for this."""
     for notified in facts.of_type(EventKind.NOTIFIED):
-        party, body = notified.envelope.fields["party"], notified.envelope.fields["body"]
-        if any(_matches(notified, r) and r.get("within") for r in _requirements(facts)):
+        fields = notified.envelope.fields
+        if _about(fields) not in ABOUT_ENTRY_INTO_FORCE:
+            continue
+        party, body = fields["party"], fields["body"]
+        if any(matches(notified, r) and r.get("within") for r in _requirements(facts)):
             continue  # a requirement allows notice after entry into force
         entry = _entry_for(facts, state, party)
         if entry is None:
@@ -179,18 +256,20 @@ def notified_after_entry_into_force(facts: Facts, state: AgreementState) -> Iter
 
 @rule("notified_late")
 def notified_late(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    """A required notification made after its stated deadline (``within``, or ``lead``
+    ahead of the step it must precede)."""
     for requirement in _requirements(facts):
-        within = requirement.get("within")
-        entry = _entry_for(facts, state, requirement["party"])
-        notified = next(
-            (f for f in facts.of_type(EventKind.NOTIFIED) if _matches(f, requirement)), None
-        )
-        if within is None or entry is None or notified is None:
+        deadline = _deadline(facts, state, requirement)
+        if deadline is None or not deadline.explicit:
             continue
-        earliest, latest = _deadline(facts, entry, within)
-        if start_of(notified) >= latest:
+        notified = next(
+            (f for f in facts.of_type(EventKind.NOTIFIED) if matches(f, requirement)), None
+        )
+        if notified is None:
+            continue
+        if start_of(notified) >= deadline.latest:
             certainty = DEFINITE
-        elif end_of(notified) > earliest:
+        elif end_of(notified) > deadline.earliest:
             certainty = POSSIBLE
         else:
             continue
@@ -198,38 +277,36 @@ def notified_late(facts: Facts, state: AgreementState) -> Iterator[Flag]:
             "notified_late",
             WARNING,
             certainty,
-            requirement["party"],
-            f"{requirement['body']} ({requirement['party']}) was notified on "
-            f"{notified.envelope.occurred}, {_hedged('after', certainty)} "
-            f"the deadline of {within} after entry into force on {entry.envelope.occurred}",
-            (notified.id, entry.id),
+            deadline.party,
+            f"{deadline.body} ({deadline.party}) was notified on {notified.envelope.occurred}, "
+            f"{_hedged('after', certainty)} the deadline: {deadline.wording}",
+            (notified.id, deadline.step.id),
         )
 
 
 @rule("notification_missing")
 def notification_missing(facts: Facts, state: AgreementState) -> Iterator[Flag]:
+    """A required notification not made by the evaluation instant although it was due."""
     for requirement in _requirements(facts):
-        entry = _entry_for(facts, state, requirement["party"])
-        if entry is None or any(
-            _matches(f, requirement) for f in facts.of_type(EventKind.NOTIFIED)
+        deadline = _deadline(facts, state, requirement)
+        if deadline is None or any(
+            matches(f, requirement) for f in facts.of_type(EventKind.NOTIFIED)
         ):
             continue
-        earliest, latest = _deadline(facts, entry, requirement.get("within"))
-        if facts.as_of >= latest:
+        if facts.as_of >= deadline.latest:
             certainty = DEFINITE
-        elif facts.as_of >= earliest:
+        elif facts.as_of >= deadline.earliest:
             certainty = POSSIBLE
         else:
             continue
-        due = f"within {requirement['within']} after" if requirement.get("within") else "before"
         yield Flag(
             "notification_missing",
             WARNING,
             certainty,
-            requirement["party"],
-            f"{requirement['body']} ({requirement['party']}) has not been notified; it was due "
-            f"{due} entry into force on {entry.envelope.occurred} (deadline {as_utc_text(latest)})",
-            (entry.id,),
+            deadline.party,
+            f"{deadline.body} ({deadline.party}) has not been notified; it was due "
+            f"{deadline.wording} (deadline {as_utc_text(deadline.latest)})",
+            (deadline.step.id,),
         )
 
 
@@ -354,7 +431,7 @@ def short_notice(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     for notice in state.notices:
         given = notice.fact
         effective = date.fromisoformat(given.envelope.fields["effective"])
-        first, last = _local_days(given, facts.tz)
+        first, last = _local_days(given, given.zone or facts.tz)  # both ends in its zone
         if _days_after(first, length) > effective:
             certainty = DEFINITE
         elif _days_after(last, length) > effective:

@@ -17,7 +17,7 @@ from agreement_ledger.ledger.rules import Fact
 from agreement_ledger.ledger.vocabulary import EventKind
 from agreement_ledger.ledger.worldtime import as_utc_text
 from agreement_ledger.projections.facts import Facts, world_order
-from agreement_ledger.projections.flags import Flag, evaluate
+from agreement_ledger.projections.flags import SUBJECT_DEFAULT, Flag, evaluate, matches
 from agreement_ledger.projections.state import AgreementState, compute_state
 
 
@@ -84,6 +84,7 @@ def notifications(facts: Facts) -> list[dict[str, Any]]:
             "party": fact.envelope.fields["party"],
             "body": fact.envelope.fields["body"],
             "subject": fact.envelope.fields.get("subject"),
+            "about": fact.envelope.fields.get("about") or SUBJECT_DEFAULT,
             "notified": fact.envelope.occurred,
         }
         for fact in facts.of_type(EventKind.NOTIFIED)
@@ -98,21 +99,28 @@ def required_notifications(
 ) -> list[dict[str, Any]]:
     """Each ``notify`` requirement and where it stands, read off the flags.
 
-    ``made`` in time, ``late``, ``missing`` (deadline passed), ``due`` (in force,
-    deadline to come) or ``awaiting_entry_into_force``.
+    ``made`` in time, ``late``, ``missing`` (deadline passed), ``due`` (deadline to
+    come: after entry into force for ``within``, before its step for ``before``) or
+    ``awaiting_entry_into_force``.
     """
-    made = {(n["party"], n["body"]): n["id"] for n in notifications(facts)}
     result = []
     for requirement in facts.registration.fields.get("notify") or []:
-        party, body = requirement["party"], requirement["body"]
-        met_by = made.get((party, body))
+        party = requirement["party"]
+        met_by = next(
+            (f.id for f in facts.of_type(EventKind.NOTIFIED) if matches(f, requirement)), None
+        )
         about = [f for f in flags if f.party == party]
         if met_by is not None:
             late = any(f.code in LATE_CODES and met_by in f.events for f in about)
             status = "late" if late else "made"
         elif any(f.code == "notification_missing" for f in about):
             status = "missing"
-        elif state.general_entry_into_force is not None or state.parties[party].periods:
+        elif (
+            "before" in requirement
+            or "lead" in requirement
+            or state.general_entry_into_force is not None
+            or state.parties[party].periods
+        ):
             status = "due"
         else:
             status = "awaiting_entry_into_force"

@@ -49,6 +49,7 @@ def test_show_answers_the_seed_case(cli):
             "party": "KR",
             "body": "National Assembly",
             "subject": "signing of the agreement",
+            "about": "conclusion",  # version 1 events: a notification without about
             "notified": "2014-12-29",
         }
     ]

@@ -134,6 +134,7 @@ def test_a_notification_due_but_not_yet_made_is_missing_on_that_day(cli):
             "party": "KR",
             "body": "National Assembly",
             "subject": None,
+            "about": "conclusion",
             "notified": "2015-02-01",
         }
     ]

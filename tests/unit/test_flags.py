@@ -247,15 +247,24 @@ def test_short_notice(notified_on, expected):
     assert only(projected(lines, "2020-03-01"), "short_notice") == expected
 
 
-def test_short_notice_is_possible_when_the_day_of_notice_straddles_the_limit():
+def _vfa_notice(**changes):
     lines = [line for line in VFA if line["id"] not in ("notice-suspended", "notice-withdrawn")]
-    lines = [
-        {**line, "effective": "2020-08-09", "occurred": "2020-02-11", "tz": "America/New_York"}
-        if line["id"] == "notice"
-        else line
-        for line in lines
+    return [{**line, **changes} if line["id"] == "notice" else line for line in lines]
+
+
+def test_a_notice_and_its_effective_date_are_read_in_one_zone():
+    # Given on 11 Feb in New York, effective 9 Aug: both read in New York, exactly 180
+    # days. (Reading the notice in New York and the date in Manila made it look short.)
+    lines = _vfa_notice(effective="2020-08-09", occurred="2020-02-11", tz="America/New_York")
+    assert only(projected(lines, "2020-03-01"), "short_notice") == []
+    lines = _vfa_notice(effective="2020-08-08", occurred="2020-02-11", tz="America/New_York")
+    assert only(projected(lines, "2020-03-01"), "short_notice") == [
+        ("short_notice", "PH", "definite")
     ]
-    # 11 Feb in New York runs 13 hours into 12 Feb in Manila: 180 days may not be complete.
+
+
+def test_short_notice_is_possible_when_the_notice_is_known_only_to_the_month():
+    lines = _vfa_notice(effective="2020-08-09", occurred="2020-02")
     assert only(projected(lines, "2020-03-01"), "short_notice") == [
         ("short_notice", "PH", "possible")
     ]

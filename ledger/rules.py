@@ -57,6 +57,7 @@ class StreamState:
     retracted: set[str] = field(default_factory=set)
     signers: set[str] = field(default_factory=set)
     bound: set[str] = field(default_factory=set)  # consented, in force for itself, or succeeded
+    is_open: bool = False
     general_entry_into_force: str | None = None
 
     # -- reading time ------------------------------------------------------
@@ -180,7 +181,8 @@ class StreamState:
         predecessor = envelope.fields["predecessor"]
         if successor == predecessor:
             raise InvalidSuccession(f"party {successor!r} cannot succeed itself")
-        if successor in self.bound:
+        closed_and_in_force = not self.is_open and self.general_entry_into_force is not None
+        if successor in self.bound or (closed_and_in_force and successor in self.signers):
             raise InvalidSuccession(
                 f"party {successor!r} is already bound by the agreement: it cannot succeed "
                 f"{predecessor!r}"
@@ -274,6 +276,7 @@ class StreamState:
         fields = envelope.fields
         if envelope.type == EventKind.REGISTERED:
             self.tz = fields.get("tz")
+            self.is_open = bool(fields.get("open"))
             for party in fields.get("parties", []):
                 self.parties[party["code"]] = party
         elif envelope.type == EventKind.PARTY_ADDED:

@@ -92,7 +92,7 @@ CASES = {
     "party not in the agreement": (
         SIGN_CN,
         "tisa-2014, signed event: party 'CN' is not a party of the agreement "
-        "(parties: JP, KR, US) [unknown_party]",
+        "(parties: JP, KR, NZ, US) [unknown_party]",
     ),
     "delivery to a stranger": (
         ["deliver", "tisa-2014", "--from", "KR", "--to", "CN", "--occurred", "2014-12-29"],
@@ -173,12 +173,152 @@ CASES = {
         _json({"type": "corrected", "target": "kr-signed", "replacement": {"party": "US"}}),
         "correcting 'kr-signed' would break a rule: party 'US' has already signed",
     ),
+    # -- version 2 ----------------------------------------------------------------------
+    "a withdrawal effective before the notice was given": (
+        _json(
+            {
+                "type": "termination_notified",
+                "party": "KR",
+                "effective": "2015-01-01",
+                "occurred": "2015-03-01",
+            }
+        ),
+        "a notice cannot take effect before it was given [effective_before_notice]",
+    ),
+    "a statement withdrawn before the withdrawal was given": (
+        _json(
+            {
+                "type": "statement_withdrawn",
+                "party": "KR",
+                "target": "kr-declares",
+                "effective": "2015-01-01",
+                "occurred": "2015-03-01",
+            }
+        ),
+        "[effective_before_notice]",
+    ),
+    "a provisional application ended before the notice": (
+        _json(
+            {
+                "type": "provisional_application_terminated",
+                "party": "KR",
+                "effective": "2015-01-01",
+                "occurred": "2015-03-01",
+            }
+        ),
+        "[effective_before_notice]",
+    ),
+    "a suspension by a party that had not yet signed": (
+        _json({"type": "suspended", "party": "KR", "occurred": "2014-12-20"}),
+        "party 'KR' had not signed, consented, succeeded or applied the agreement "
+        "provisionally before this suspended [not_a_participant]",
+    ),
+    "a withdrawal by a party that had not yet signed": (
+        _json(
+            {
+                "type": "termination_notified",
+                "party": "KR",
+                "effective": "2015-06-20",
+                "occurred": "2014-12-20",
+            }
+        ),
+        "[not_a_participant]",
+    ),
+    "a party's own entry into force without consent": (
+        ["enter-into-force", "tisa-2014", "--party", "NZ", "--occurred", "2015-01-02"],
+        "party 'NZ' has neither signed, consented nor succeeded: nothing can enter into force "
+        "for it [not_a_participant]",
+    ),
+    "a succession naming an unknown predecessor": (
+        _json(
+            {
+                "type": "succeeded",
+                "party": "CZ",
+                "predecessor": "CS",
+                "effective": "2015-01-01",
+                "occurred": "2015-01-02",
+            }
+        ),
+        "predecessor 'CS' is not a party of the agreement",
+    ),
+    "a succession by a party already bound": (
+        _json(
+            {
+                "type": "succeeded",
+                "party": "JP",
+                "predecessor": "KR",
+                "effective": "2015-01-01",
+                "occurred": "2015-01-02",
+            }
+        ),
+        "party 'JP' is already bound by the agreement: it cannot succeed 'KR' [invalid_succession]",
+    ),
+    "an objection naming something that is not a statement": (
+        _json(
+            {
+                "type": "statement_made",
+                "party": "JP",
+                "kind": "objection",
+                "text": "no",
+                "objects_to": "kr-signed",
+                "occurred": "2015-01-02",
+            }
+        ),
+        "event 'kr-signed' is not a statement (statement_made) [invalid_statement]",
+    ),
+    "an objection to one's own statement": (
+        _json(
+            {
+                "type": "statement_made",
+                "party": "KR",
+                "kind": "objection",
+                "text": "no",
+                "objects_to": "kr-declares",
+                "occurred": "2015-01-02",
+            }
+        ),
+        "cannot object to its own statement 'kr-declares' [invalid_statement]",
+    ),
+    "a statement withdrawn by another party": (
+        _json(
+            {
+                "type": "statement_withdrawn",
+                "party": "JP",
+                "target": "kr-declares",
+                "occurred": "2015-01-02",
+            }
+        ),
+        "only its author withdraws it [invalid_statement]",
+    ),
+    "a date field on a day its zone skipped": (
+        _json(
+            {
+                "type": "extended",
+                "until": "2011-12-30",
+                "occurred": "2015-01-02",
+                "tz": "Pacific/Apia",
+            }
+        ),
+        "2011-12-30 is a day that did not exist in Pacific/Apia",
+    ),
 }
 
 
 @pytest.mark.parametrize(("args", "message"), CASES.values(), ids=list(CASES))
 def test_rejected_event_exits_3_names_the_rule_and_writes_nothing(cli, db_url, args, message):
     assert cli("import", str(EXAMPLE)).exit_code == 0
+    for extra in (
+        {
+            "type": "statement_made",
+            "party": "KR",
+            "kind": "declaration",
+            "id": "kr-declares",
+            "text": "a declaration",
+            "occurred": "2014-12-29",
+        },
+        {"type": "party_added", "party": "NZ", "name": "New Zealand", "occurred": "2015-01-01"},
+    ):
+        assert cli(*_json(extra)).exit_code == 0
     before = count_events(db_url)
 
     result = cli(*args)

@@ -58,6 +58,7 @@ class StreamState:
     signers: set[str] = field(default_factory=set)
     bound: set[str] = field(default_factory=set)  # consented, in force for itself, or succeeded
     is_open: bool = False
+    predecessors: dict[str, set[str]] = field(default_factory=dict)  # successor -> predecessors
     general_entry_into_force: str | None = None
 
     # -- reading time ------------------------------------------------------
@@ -198,10 +199,10 @@ class StreamState:
         owner = fact.envelope.fields["party"]
         if other and owner == party:
             raise InvalidStatement(f"party {party!r} cannot object to its own statement {target!r}")
-        if not other and owner != party:
+        if not other and owner != party and owner not in self.predecessors.get(party, set()):
             raise InvalidStatement(
                 f"statement {target!r} was made by {owner!r}, not {party!r}: only its author "
-                "withdraws it"
+                "(or its author's successor) withdraws it"
             )
 
     def _check_type_rule(self, envelope: Envelope) -> None:
@@ -286,6 +287,7 @@ class StreamState:
             known = self.parties.get(successor["code"], {})
             self.parties[successor["code"]] = {**successor, **known}
             self.bound.add(successor["code"])
+            self.predecessors.setdefault(successor["code"], set()).add(fields["predecessor"])
         elif envelope.type == EventKind.SIGNED:
             self.signers.add(fields["party"])
         elif envelope.type == EventKind.RATIFIED:

@@ -296,9 +296,13 @@ def _party_state(facts: Facts, code: str, name: str | None, notices: list[Notice
         }
         for f in facts.of_party(code, EventKind.CONSENT_GIVEN)
     ]
-    state.statements = _statements_in_force(facts, code, passed_on)
-    if succession is not None:
-        state.statements = succession.statements + state.statements
+    withdrawn = _withdrawn_statements(facts)
+    inherited = succession.statements if succession is not None else []
+    state.statements = [s for s in inherited if s.fact.id not in withdrawn] + [
+        Statement(f)
+        for f in facts.of_party(code, EventKind.STATEMENT_MADE)
+        if f.id not in withdrawn
+    ]
     return state
 
 
@@ -390,22 +394,17 @@ def _passed_on(facts: Facts, code: str) -> Fact | None:
     )
 
 
-def _statements_in_force(facts: Facts, code: str, passed_on: Fact | None) -> list[Statement]:
-    """The party's reservations, declarations and objections not withdrawn by ``as_of``."""
+def _withdrawn_statements(facts: Facts) -> set[str]:
+    """Statements whose withdrawal has taken effect by ``as_of``."""
     withdrawn = set()
     for fact in facts.of_type(EventKind.STATEMENT_WITHDRAWN):
+        fields = fact.envelope.fields
         effective = (
-            facts.field_start(fact, "effective")
-            if "effective" in fact.envelope.fields
-            else start_of(fact)
+            facts.field_start(fact, "effective") if "effective" in fields else start_of(fact)
         )
         if effective <= facts.as_of:
-            withdrawn.add(fact.envelope.fields["target"])
-    return [
-        Statement(f)
-        for f in facts.of_party(code, EventKind.STATEMENT_MADE)
-        if f.id not in withdrawn
-    ]
+            withdrawn.add(str(fields["target"]))
+    return withdrawn
 
 
 def _provisional(facts: Facts, code: str, schedule: list[Period]) -> Provisional | None:

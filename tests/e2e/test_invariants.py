@@ -288,7 +288,7 @@ CASES = {
                 "occurred": "2015-01-02",
             }
         ),
-        "only its author withdraws it [invalid_statement]",
+        "(or its author's successor) withdraws it [invalid_statement]",
     ),
     "a date field on a day its zone skipped": (
         _json(

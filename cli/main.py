@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from agreement_ledger.cli import admin, audit, read, write  # noqa: F401  (importing registers the commands)
+from agreement_ledger.cli import (  # noqa: F401  (importing registers the commands)
+    admin,
+    audit,
+    practice,
+    read,
+    write,
+)
 from agreement_ledger.cli.app import app
 
 

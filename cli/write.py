@@ -39,6 +39,7 @@ from agreement_ledger.ledger.vocabulary import (
     EVENT_TYPES,
     INSTRUMENTS,
     KINDS,
+    NOTIFICATION_SUBJECTS,
     EventKind,
     text,
 )
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     from agreement_ledger.ledger.application import AppendResult
 
 
-def _append_one(ctx: typer.Context, raw: dict[str, Any]) -> None:
+def append_one(ctx: typer.Context, raw: dict[str, Any]) -> None:
     from agreement_ledger.ledger.application import Submission
 
     result = ledger_of(ctx).submit([Submission(raw)], ignore_ledger_keys=False)
@@ -186,7 +187,7 @@ def register(
     }
     raw.update({k: v for k, v in optional.items() if v is not None})
     raw.update(envelope_options(occurred, event_id, source, note, None, None))
-    _append_one(ctx, raw)
+    append_one(ctx, raw)
 
 
 def _requirement(value: str) -> dict[str, str]:
@@ -238,7 +239,7 @@ def sign(
     raw = {"agreement": key, "type": EventKind.SIGNED, "party": party}
     raw.update(_present(signatory=signatory, capacity=capacity, place=place))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
-    _append_one(ctx, raw)
+    append_one(ctx, raw)
 
 
 @app.command()
@@ -269,7 +270,7 @@ def deliver(
     raw: dict[str, Any] = {"agreement": key, "type": EventKind.DELIVERED, "from": from_, "to": to}
     raw.update(_present(instrument=instrument))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
-    _append_one(ctx, raw)
+    append_one(ctx, raw)
 
 
 @app.command()
@@ -297,7 +298,7 @@ def ratify(
     raw = {"agreement": key, "type": EventKind.RATIFIED, "party": party}
     raw.update(_present(instrument=instrument))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
-    _append_one(ctx, raw)
+    append_one(ctx, raw)
 
 
 @app.command("enter-into-force")
@@ -319,7 +320,7 @@ def enter_into_force(
     raw = {"agreement": key, "type": EventKind.ENTERED_INTO_FORCE}
     raw.update(_present(party=party))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
-    _append_one(ctx, raw)
+    append_one(ctx, raw)
 
 
 @app.command()
@@ -336,6 +337,15 @@ def notify(
         str | None,
         typer.Option("--subject", parser=text_value, help="What the notification said"),
     ] = None,
+    about: Annotated[
+        str | None,
+        typer.Option(
+            "--about",
+            parser=choice_of(NOTIFICATION_SUBJECTS),
+            metavar=metavar_of(NOTIFICATION_SUBJECTS),
+            help="Which step it concerns [default: conclusion]",
+        ),
+    ] = None,
     event_id: EventId = None,
     source: Source = None,
     note: Note = None,
@@ -344,9 +354,9 @@ def notify(
 ) -> None:
     """Record that a parliament or other body was notified."""
     raw = {"agreement": key, "type": EventKind.NOTIFIED, "party": party, "body": body}
-    raw.update(_present(subject=subject))
+    raw.update(_present(subject=subject, about=about))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
-    _append_one(ctx, raw)
+    append_one(ctx, raw)
 
 
 @app.command()
@@ -385,7 +395,7 @@ def append(
         if raw.get(name, given) != given:
             raise typer.BadParameter(f"{name} {raw[name]!r} in --json disagrees with {given!r}")
     raw.update(agreement=key, type=event_type)
-    _append_one(ctx, raw)
+    append_one(ctx, raw)
 
 
 TEXT_FIELDS = {"occurred", "id", "source", "note", "tz"}

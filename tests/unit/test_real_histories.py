@@ -16,12 +16,14 @@ answers tested here). Approximate dates keep the precision their source gives.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.histories import codes, party, projected
+from agreement_ledger.projections.project import project
+from tests.histories import at, codes, party, projected, stored
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 
@@ -89,6 +91,18 @@ def test_wipo_successors_consent_by_notification_in_force_from_the_succession():
     bound = {p["code"] for p in projection.show["parties"] if p["status"] == "in_force"}
     assert bound == {"GB", "RO", "HU", "BG", "CZ", "SK"}
     assert projection.show["status"] == "in_force"
+
+
+def test_wipo_a_succession_counts_from_its_date_only_once_the_ledger_knows_of_it():
+    events = stored(WIPO)
+    recorded = {e.event_id: e.timestamp for e in events}
+    just_before = recorded["sk-succession"] - timedelta(microseconds=1)
+    known_then = project(events, as_of=at("1993-06-30", GENEVA), known_at=just_before)
+    assert known_then is not None
+    assert party(known_then, "CZ")["status"] == "in_force"
+    assert "SK" not in {p["code"] for p in known_then.show["parties"]}
+    known_now = project(events, as_of=at("1993-06-30", GENEVA))
+    assert known_now is not None and party(known_now, "SK")["status"] == "in_force"
 
 
 def test_wipo_a_party_with_its_own_later_date_waits_for_it():

@@ -189,6 +189,38 @@ class Ledger:
 
         return replay(self.projector, key, as_of, known_at)
 
+    def parties(
+        self,
+        key: str | None = None,
+        *,
+        party: str | None = None,
+        as_of: str | None = None,
+        known_at: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The status table: the party objects of ``show``, each with ``agreement`` added.
+
+        One agreement's participants (``key``), or every agreement of one ``party``
+        (one row per agreement); as of a world time and as known at a ledger time,
+        like ``replay``.
+        """
+        keys = [key] if key is not None else self._agreements_of(party)
+        rows: list[dict[str, Any]] = []
+        for agreement in keys:
+            timed = as_of is not None or known_at is not None
+            state = self.replay(agreement, as_of, known_at) if timed else self.show(agreement)
+            rows.extend(
+                {"agreement": agreement, **entry}
+                for entry in state["parties"]
+                if party is None or entry["code"] == party
+            )
+        return rows
+
+    def _agreements_of(self, party: str | None) -> list[str]:
+        with self.read_models().connect() as connection:
+            if party is None or not store.has_party(connection, party):
+                raise InvalidArgument(f"no agreement has a party {party!r}")
+            return store.agreements_of(connection, party)
+
     def history(self, key: str) -> list[dict[str, Any]]:
         """Every stored event of an agreement, as export records with ``corrected_by``."""
         return [stored.as_json() for stored in self.application.history(key)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
@@ -26,6 +28,22 @@ if TYPE_CHECKING:
 class Format(StrEnum):
     table = "table"
     json = "json"
+
+
+class RowsFormat(StrEnum):
+    """Output of a command that prints rows: a table, JSON, or CSV (RFC 4180)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+"""A listing's column: its header and how a row gives its value."""
+
+
+def field_of(name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: row.get(name)
 
 
 def usage_check(check: Callable[[str], object]) -> Callable[[str], str]:
@@ -86,6 +104,10 @@ def metavar_of(values: Sequence[str]) -> str:
     return "[" + "|".join(values) + "]"
 
 
+RowsFormatOption = Annotated[
+    RowsFormat,
+    typer.Option("--format", help="table for people, json for scripts, csv for spreadsheets"),
+]
 FormatOption = Annotated[
     Format, typer.Option("--format", help="table for people, json for scripts (stable keys)")
 ]
@@ -187,6 +209,56 @@ def console() -> Console:
 def cell(value: Any, style: str = "") -> Text:
     """Stored text as a table cell: never read as markup, control characters made visible."""
     return Text("" if value is None else visible(str(value)), style=style)
+
+
+def render_rows(
+    output: RowsFormat,
+    title: str,
+    columns: Sequence[Column],
+    rows: Sequence[dict[str, Any]],
+    *,
+    json_lines: bool = False,
+    empty: str | None = None,
+) -> None:
+    """The one way a listing is printed: a table, JSON (the rows as they are), or CSV.
+
+    CSV has a header row and one row per item, values as written (dates as the
+    events give them), lists joined with ", ", RFC 4180 quoting.
+    """
+    if output is RowsFormat.json:
+        if json_lines:
+            print_json_lines(rows)
+        else:
+            print_json(list(rows))
+        return
+    if output is RowsFormat.csv:
+        print_csv([header for header, _ in columns], ([get(r) for _, get in columns] for r in rows))
+        return
+    if not rows and empty is not None:
+        typer.echo(empty)
+        return
+    print_table(
+        title, [header for header, _ in columns], ([get(r) for _, get in columns] for r in rows)
+    )
+
+
+def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_value(value) for value in row])
+    sys.stdout.write(buffer.getvalue())
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(_csv_value(v) for v in value)
+    if isinstance(value, Text):
+        return value.plain
+    return visible(str(value))
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

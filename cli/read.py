@@ -11,39 +11,40 @@ from rich.text import Text
 
 from agreement_ledger.cli.app import app
 from agreement_ledger.cli.common import (
+    Column,
     Format,
     FormatOption,
+    RowsFormat,
+    RowsFormatOption,
     cell,
     choice_of,
     console,
+    field_of,
     ledger_of,
     metavar_of,
+    moment_value,
     party_value,
     print_json,
-    print_json_lines,
     print_table,
+    render_rows,
 )
 from agreement_ledger.ledger.errors import InvalidArgument
+from agreement_ledger.projections import parties as status_table
 from agreement_ledger.projections.chart import layout, track
 
 Key = Annotated[str, typer.Argument(help="Agreement key")]
 
 
+AGREEMENT_COLUMNS: list[Column] = [
+    (name, field_of(name)) for name in ("agreement", "title", "kind", "status", "parties", "flags")
+]
+
+
 @app.command("list")
-def list_(ctx: typer.Context, output: FormatOption = Format.table) -> None:
+def list_(ctx: typer.Context, output: RowsFormatOption = RowsFormat.table) -> None:
     """Every agreement with its status and counts of parties and flags."""
     rows = ledger_of(ctx).agreements()
-    if output is Format.json:
-        print_json(rows)
-        return
-    print_table(
-        "Agreements",
-        ["agreement", "title", "kind", "status", "parties", "flags"],
-        (
-            [r["agreement"], r["title"], r["kind"], r["status"], r["parties"], r["flags"]]
-            for r in rows
-        ),
-    )
+    render_rows(output, "Agreements", AGREEMENT_COLUMNS, rows, empty="no agreements")
 
 
 @app.command()
@@ -78,22 +79,7 @@ def render_state(state: dict[str, Any], output: Format) -> None:
                 f"effective {termination['effective']}: {termination['status']}"
             )
         )
-    print_table(
-        "Parties",
-        ["party", "name", "status", "signed", "consented", "in force", "withdrawn"],
-        (
-            [
-                p["code"],
-                p["name"],
-                p["status"],
-                p["signed"],
-                p["consented"],
-                p["in_force"],
-                p["withdrawn"],
-            ]
-            for p in state["parties"]
-        ),
-    )
+    render_rows(RowsFormat.table, "Parties", STATUS_COLUMNS, state["parties"])
     if state.get("notifications") or state.get("required_notifications"):
         print_table(
             "Notifications",
@@ -134,23 +120,14 @@ def _notification_rows(state: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def render_flags(rows: list[dict[str, Any]]) -> None:
-    print_table(
-        "Flags",
-        ["agreement", "code", "severity", "certainty", "party", "message", "events"],
-        (
-            [
-                f["agreement"],
-                f["code"],
-                f["severity"],
-                f["certainty"],
-                f["party"],
-                f["message"],
-                ", ".join(f["events"]),
-            ]
-            for f in rows
-        ),
-    )
+FLAG_COLUMNS: list[Column] = [
+    (name, field_of(name))
+    for name in ("agreement", "code", "severity", "certainty", "party", "message", "events")
+]
+
+
+def render_flags(rows: list[dict[str, Any]], output: RowsFormat = RowsFormat.table) -> None:
+    render_rows(output, "Flags", FLAG_COLUMNS, rows, empty="no flags")
 
 
 def _flag_code(value: str) -> str:
@@ -189,17 +166,14 @@ def flags(
             help="Only flags of this severity",
         ),
     ] = None,
-    output: FormatOption = Format.table,
+    output: RowsFormatOption = RowsFormat.table,
 ) -> None:
     """Compliance flags, for one agreement or all."""
     try:
         rows = ledger_of(ctx).flags(key, code, party, severity)
     except InvalidArgument as error:  # the only argument the parsers cannot check alone
         raise typer.BadParameter(str(error), param_hint="'--party'") from None
-    if output is Format.json:
-        print_json(rows)
-    else:
-        render_flags(rows)
+    render_flags(rows, output)
 
 
 @app.command()
@@ -209,38 +183,35 @@ def timeline(
     chart: Annotated[
         bool, typer.Option("--chart", help="Draw the events on a time axis, one lane per party")
     ] = False,
-    output: FormatOption = Format.table,
+    output: RowsFormatOption = RowsFormat.table,
 ) -> None:
     """Events in world-time order, with their precision and when they were recorded."""
     ledger = ledger_of(ctx)
     state, entries = ledger.show(key), ledger.timeline(key)
-    if output is Format.json:
-        print_json(entries)
-    elif chart:
+    if chart and output is RowsFormat.table:
         render_chart(state, entries)
-    else:
-        print_table(
-            f"Timeline of {key}",
-            ["occurred", "precision", "event", "what", "flags", "recorded_at", "by"],
-            (
-                [
-                    e["occurred"] or "—",
-                    e["precision"] or "",
-                    e["id"]
-                    + (" (retracted)" if e["retracted"] else "")
-                    + (
-                        f" (corrected by {', '.join(e['corrected_by'])})"
-                        if e["corrected_by"]
-                        else ""
-                    ),
-                    e["summary"],
-                    ", ".join(e["flags"]),
-                    e["recorded_at"],
-                    e["recorded_by"],
-                ]
-                for e in entries
-            ),
-        )
+        return
+    render_rows(output, f"Timeline of {key}", TIMELINE_COLUMNS, entries)
+
+
+def _event_label(entry: dict[str, Any]) -> str:
+    corrected = entry["corrected_by"]
+    return (
+        str(entry["id"])
+        + (" (retracted)" if entry["retracted"] else "")
+        + (f" (corrected by {', '.join(corrected)})" if corrected else "")
+    )
+
+
+TIMELINE_COLUMNS: list[Column] = [
+    ("occurred", lambda e: e["occurred"] or "—"),
+    ("precision", field_of("precision")),
+    ("event", _event_label),
+    ("what", field_of("summary")),
+    ("flags", field_of("flags")),
+    ("recorded_at", field_of("recorded_at")),
+    ("by", field_of("recorded_by")),
+]
 
 
 CHART_WIDTH = 40
@@ -279,29 +250,26 @@ def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
 
 
 @app.command()
-def history(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
-    """Every stored event of an agreement, in order, with the ledger's own fields."""
+def history(ctx: typer.Context, key: Key, output: RowsFormatOption = RowsFormat.table) -> None:
+    """Every stored event of an agreement, in order, with the ledger's own fields.
+
+    With --format json, one JSON object per line (JSON Lines, as `export` writes),
+    so that a long history streams.
+    """
     records = ledger_of(ctx).history(key)
-    if output is Format.json:
-        print_json_lines(records)
-        return
-    print_table(
-        f"History of {key}",
-        ["seq", "version", "id", "type", "occurred", "recorded_at", "recorded_by", "corrected by"],
-        (
-            [
-                r["seq"],
-                r["version"],
-                r["id"],
-                r["type"],
-                r.get("occurred"),
-                r["recorded_at"],
-                r["recorded_by"],
-                ", ".join(r["corrected_by"]),
-            ]
-            for r in records
-        ),
-    )
+    render_rows(output, f"History of {key}", HISTORY_COLUMNS, records, json_lines=True)
+
+
+HISTORY_COLUMNS: list[Column] = [
+    ("seq", field_of("seq")),
+    ("version", field_of("version")),
+    ("id", field_of("id")),
+    ("type", field_of("type")),
+    ("occurred", field_of("occurred")),
+    ("recorded_at", field_of("recorded_at")),
+    ("recorded_by", field_of("recorded_by")),
+    ("corrected by", field_of("corrected_by")),
+]
 
 
 @app.command()
@@ -313,3 +281,52 @@ def rebuild(ctx: typer.Context) -> None:
         task = progress.add_task("rebuilding read models", total=total)
         count = ledger.rebuild(progress=lambda n: progress.advance(task, n))
     typer.echo(f"rebuilt read models of {count} agreements from {total} events")
+
+
+STATUS_COLUMNS: list[Column] = [
+    ("participant", status_table.participant),
+    ("status", field_of("status")),
+    ("signature", field_of("signed")),
+    ("consent", status_table.consent_text),
+    ("in force", field_of("in_force")),
+    ("withdrawal or end", status_table.end_text),
+    ("provisional", status_table.provisional_text),
+    ("statements", status_table.statements_text),
+]
+AGREEMENT_STATUS_COLUMNS: list[Column] = [("agreement", field_of("agreement")), *STATUS_COLUMNS]
+
+
+@app.command()
+def parties(
+    ctx: typer.Context,
+    key: Annotated[str | None, typer.Argument(help="Agreement key")] = None,
+    party: Annotated[
+        str | None,
+        typer.Option("--party", parser=party_value, help="Every agreement of this party"),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", parser=moment_value, help="World time, as in `replay`"),
+    ] = None,
+    known_at: Annotated[
+        str | None,
+        typer.Option("--known-at", parser=moment_value, help="Ledger time, as in `replay`"),
+    ] = None,
+    output: RowsFormatOption = RowsFormat.table,
+) -> None:
+    """The status table: a row per participant (signature, consent with its instrument,
+    entry into force, withdrawal or end, provisional application, statements).
+
+    With --party, every agreement of one party, the same columns ("what binds Japan today?").
+    Consent markers as the UN Treaty Collection prints them: a accession, A acceptance,
+    AA approval, d succession, s definitive signature, none for ratification.
+    """
+    if key is None and party is None:
+        raise typer.BadParameter("give an agreement KEY, or --party P", param_hint="KEY")
+    try:
+        rows = ledger_of(ctx).parties(key, party=party, as_of=as_of, known_at=known_at)
+    except InvalidArgument as error:
+        raise typer.BadParameter(str(error), param_hint="'--party'") from None
+    title = f"Parties of {key}" if key else f"Agreements of {party}"
+    columns = STATUS_COLUMNS if key else AGREEMENT_STATUS_COLUMNS
+    render_rows(output, title, columns, rows, empty=f"no agreement has a party {party}")

@@ -367,6 +367,13 @@ def has_party(connection: Connection, code: str) -> bool:
 
 
 @guarded
+def agreements_of(connection: Connection, code: str) -> list[str]:
+    """The agreements that have a party with ``code``, by key."""
+    query = select(parties.c.agreement).where(parties.c.code == code).order_by(parties.c.agreement)
+    return list(connection.execute(query).scalars())
+
+
+@guarded
 def flag_rows(
     connection: Connection,
     key: str | None = None,

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from agreement_ledger.ledger.text import visible
 from agreement_ledger.ledger.verification import make_digest
 from agreement_ledger.ledger.worldtime import as_utc_text
+from agreement_ledger.projections import parties as status_table
 from agreement_ledger.projections.audit import replay_projection
 from agreement_ledger.projections.chart import Axis, Mark, layout
 from agreement_ledger.projections.projector import Projector
@@ -75,6 +76,12 @@ def render_report(
     )
     environment.globals.update(
         x_of=x_of, WIDTH=WIDTH, LEFT=LEFT, PLOT_RIGHT=PLOT_RIGHT, ROW=ROW, TOP=TOP
+    )
+    environment.globals.update(
+        participant=status_table.participant,
+        consent_text=status_table.consent_text,
+        end_text=status_table.end_text,
+        provisional_text=status_table.provisional_text,
     )
     return environment.get_template("report.html.j2").render(
         state=state,

@@ -81,3 +81,26 @@ def test_csv_for_every_listing_has_a_header_and_rfc_4180_quoting(register):
     history = rows_of(register("history", "tisa-2014", "--format", "csv"))
     assert [r["version"] for r in history] == [str(n) for n in range(1, 13)]
     assert register("show", "tisa-2014", "--format", "csv").exit_code == 2  # not a listing
+
+
+def test_the_report_s_parties_table_is_the_status_table(register, cli, tmp_path):
+    assert cli("import", str(HISTORIES / "iccpr-us-reservations.jsonl")).exit_code == 0
+    page = tmp_path / "wipo.html"
+    assert register("report", "wipo-convention-1967", "-o", str(page)).exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    for text in (
+        "1992-12-18 d",
+        "1970-09-22 a",
+        "succeeded 1993-01-01",
+        "successor of CS",
+        "cs-declaration-art5",
+    ):
+        assert text in html, text
+    iccpr = tmp_path / "iccpr.html"
+    assert cli("report", "iccpr-1966", "-o", str(iccpr), "--as-of", "1994-01-01").exit_code == 0
+    html = iccpr.read_text(encoding="utf-8")
+    assert "Senate: approved 1992-04-02" in html
+    assert "objection" in html and "iccpr-us-res-2" in html
+    ect = tmp_path / "ect.html"
+    assert register("report", "ect-1994", "-o", str(ect)).exit_code == 0
+    assert "1994-12-17 to 2009-10-19" in ect.read_text(encoding="utf-8")

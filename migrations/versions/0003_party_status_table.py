@@ -31,6 +31,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("read_timeline") as table:
+        table.alter_column("type", type_=sa.String(32), existing_type=sa.String(64))
     op.drop_index("read_parties_code", table_name="read_parties")
     with op.batch_alter_table("read_parties") as table:
         for name in ("entry", "ended", "provisional", "succeeded_from", "instrument"):

@@ -154,6 +154,14 @@ class StreamState:
                 f"party {code!r} had not signed, consented, succeeded or applied the "
                 f"agreement provisionally before this {envelope.type.replace('_', ' ')}"
             )
+        whole = code is None and envelope.type in (EventKind.SUSPENDED, EventKind.RESUMED)
+        if whole and not any(
+            self._participated(other, occurred, provisional=True) for other in self.parties
+        ):
+            raise NotAParticipant(
+                f"no party had signed, consented, succeeded or applied the agreement before this "
+                f"{envelope.type}: there is nothing to suspend or resume"
+            )
         own = isinstance(code, str) and envelope.type == EventKind.ENTERED_INTO_FORCE
         if own and not self._participated(str(code), None, provisional=False):
             raise NotAParticipant(

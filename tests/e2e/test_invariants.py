@@ -213,6 +213,11 @@ CASES = {
         "party 'KR' had not signed, consented, succeeded or applied the agreement "
         "provisionally before this suspended [not_a_participant]",
     ),
+    "a suspension of the whole agreement before anyone signed": (
+        _json({"type": "suspended", "occurred": "2014-12-01"}),
+        "no party had signed, consented, succeeded or applied the agreement before this "
+        "suspended: there is nothing to suspend or resume [not_a_participant]",
+    ),
     "a withdrawal by a party that had not yet signed": (
         _json(
             {

@@ -19,7 +19,7 @@ from agreement_ledger.cli.app import Settings, reader_stopped
 from agreement_ledger.ledger import vocabulary
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import check_storable, to_json, visible
-from agreement_ledger.ledger.worldtime import parse_occurred
+from agreement_ledger.ledger.worldtime import as_of_instant, parse_occurred
 
 if TYPE_CHECKING:
     from agreement_ledger.api import Ledger
@@ -66,11 +66,18 @@ def _field(normalise: vocabulary.Normaliser, name: str) -> Callable[[str], objec
     return lambda value: normalise(name, value)
 
 
-def _moment(value: str) -> object:
-    """The form of an ``--occurred``, ``--as-of`` or ``--known-at`` value (read in UTC)."""
+def _occurred(value: str) -> object:
+    """The form of an ``--occurred`` value (read in UTC; its zone is the event's to say)."""
     if not value:
         raise Rejected("an empty value names no moment")
     return parse_occurred(value, None)
+
+
+def _moment(value: str) -> object:
+    """The form of an ``--as-of`` or ``--known-at`` value: also ``recorded_at`` as printed."""
+    if not value:
+        raise Rejected("an empty value names no moment")
+    return as_of_instant(value, None)
 
 
 def _text(value: str) -> object:
@@ -78,7 +85,7 @@ def _text(value: str) -> object:
     return vocabulary.text("value", value)
 
 
-occurred_value = usage_check(_moment)
+occurred_value = usage_check(_occurred)
 moment_value = usage_check(_moment)
 zone_value = usage_check(_field(vocabulary.time_zone, "tz"))
 date_value = usage_check(_field(vocabulary.iso_date, "date"))

@@ -182,6 +182,16 @@ EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
 
 
+def _exact_instant(text: str, zone_name: str | None) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=zone(zone_name))
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidOccurred(f"impossible moment {text!r}: {exc}") from None
+
+
 class Order(StrEnum):
     """How two events stand in time."""
 
@@ -261,12 +271,19 @@ def as_utc_text(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{1,6}(?:Z|[+-]\d{2}:\d{2})?")
+"""A time to the microsecond, as the ledger prints ``recorded_at``."""
+
+
 def as_of_instant(text: str, zone_name: str | None = None) -> datetime:
     """The instant a moment like ``--as-of`` names.
 
-    A time names itself; a bare date (or month, or year) names the last instant
-    of that period in the zone, so that everything that began that day counts.
+    A time names itself (to the microsecond, as ``recorded_at`` is printed); a
+    bare date (or month, or year) names the last instant of that period in the
+    zone, so that everything that began that day counts.
     """
+    if _INSTANT.fullmatch(text):
+        return _exact_instant(text, zone_name)
     occurred = parse_occurred(text, zone_name)
     if occurred.precision in (Precision.MINUTE, Precision.SECOND):
         return occurred.start

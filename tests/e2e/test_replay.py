@@ -155,3 +155,22 @@ def test_replay_as_a_table(cli):
     cli("import", str(EXAMPLE))
     out = cli("replay", "tisa-2014", "--as-of", "2014-12-27").stdout
     assert out.startswith("as of 2014-12-27T14:59:59.999999Z") and "status signed" in out
+
+
+def test_known_at_takes_the_ledger_s_own_timestamps_to_the_microsecond(cli):
+    cli("import", str(EXAMPLE))
+    history = [
+        json.loads(line)
+        for line in cli("history", "tisa-2014", "--format", "json").stdout.splitlines()
+    ]
+    first, last = history[0]["recorded_at"], history[-1]["recorded_at"]
+    assert first.endswith("Z") and "." in first
+    then = cli("replay", "tisa-2014", "--known-at", first, "--format", "json")
+    assert then.exit_code == 0, then.output
+    assert json.loads(then.stdout)["version"] == 1
+    assert (
+        json.loads(cli("replay", "tisa-2014", "--known-at", last, "--format", "json").stdout)[
+            "version"
+        ]
+        == 12
+    )

@@ -234,14 +234,40 @@ class Ledger:
     # -- audit ------------------------------------------------------------------
 
     def verify(
-        self, key: str | None = None, digest: Mapping[str, Any] | None = None
+        self,
+        key: str | None = None,
+        digest: Mapping[str, Any] | None = None,
+        *,
+        public_key: bytes | None = None,
     ) -> dict[str, Any]:
-        """Re-check every hash chain (or one agreement's), optionally against a digest."""
-        return self.application.verify(key, dict(digest) if digest is not None else None).as_json()
+        """Re-check every hash chain (or one agreement's), optionally against a digest
+        whose signature ``public_key`` (PEM) checks first."""
+        document = dict(digest) if digest is not None else None
+        if document is not None and public_key is not None:
+            refused = _signature_refused(document, public_key)
+            if refused is not None:
+                return refused
+        return self.application.verify(key, document).as_json()
 
-    def digest(self) -> dict[str, Any]:
-        """A digest of every stream head (``verified`` false while the chains have problems)."""
-        return self.application.digest()
+    def digest(self, *, private_key: bytes | None = None) -> dict[str, Any]:
+        """A digest of every stream head and the Merkle root of every event (``verified``
+        false while the chains have problems), signed with ``private_key`` (PEM) if given."""
+        from agreement_ledger.ledger.signing import load_private_key, sign
+
+        key = load_private_key(private_key) if private_key is not None else None
+        document = self.application.digest()
+        return sign(document, key) if key is not None and document["verified"] else document
+
+    def prove(self, key: str, event_id: str, *, tree_size: int | None = None) -> dict[str, Any]:
+        """An inclusion proof of one event, for a digest of ``tree_size`` events (default:
+        every event now): check it with ``verify_offline(digest, proof=…)``."""
+        return self.application.prove(key, event_id, tree_size)
+
+    def restore(self, data: bytes) -> int:
+        """Load an export into this (empty) ledger keeping every event's provenance."""
+        from agreement_ledger.ledger.application import read_export
+
+        return self.application.restore(read_export(data))
 
     def audit(self) -> dict[str, Any]:
         """Rebuild the read models in scratch space and report any drift from the stored ones."""
@@ -258,3 +284,39 @@ class Ledger:
         from agreement_ledger.projections.report import render_report
 
         return render_report(self.projector, key, as_of, known_at)
+
+
+def verify_offline(
+    digest: Mapping[str, Any] | None,
+    *,
+    export: bytes | None = None,
+    proof: Any = None,
+    public_key: bytes | None = None,
+) -> dict[str, Any]:
+    """Check files with no database: an export's chains (and heads against ``digest``), or an
+    inclusion ``proof`` against ``digest``; the digest's signature first, given a key."""
+    from agreement_ledger.ledger.application import read_export
+    from agreement_ledger.ledger.verification import check_export, check_proof
+
+    document = dict(digest) if digest is not None else None
+    if document is not None and public_key is not None:
+        refused = _signature_refused(document, public_key)
+        if refused is not None:
+            return refused
+    if proof is not None:
+        return check_proof(proof, document or {}).as_json()
+    return check_export(read_export(export or b""), document).as_json()
+
+
+def _signature_refused(document: dict[str, Any], public_key: bytes) -> dict[str, Any] | None:
+    """A verification result naming why the digest's signature fails, or ``None``."""
+    from agreement_ledger.ledger.signing import load_public_key, signature_problem
+
+    problem = signature_problem(document, load_public_key(public_key))
+    if problem is None:
+        return None
+    return {
+        "ok": False,
+        "events_checked": 0,
+        "problems": [{"agreement": "(digest)", "version": None, "problem": problem}],
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,33 +60,94 @@ def verify(
     ctx: typer.Context,
     key: Annotated[str | None, typer.Argument(help="Only this agreement")] = None,
     digest: Annotated[
-        Path | None, typer.Option("--digest", help="Also check against a digest written earlier")
+        str | None,
+        typer.Option("--digest", help="Also check against a digest written earlier (- for stdin)"),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option("--key", help="Check the digest's signature first with this public key"),
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", help="Check an export (JSON Lines) instead: no database needed"),
+    ] = None,
+    proof: Annotated[
+        str | None,
+        typer.Option("--proof", help="Check an inclusion proof against --digest: no database"),
     ] = None,
     output: FormatOption = Format.table,
 ) -> None:
-    """Re-check every hash chain; exit 1 naming the agreement and version of each problem."""
-    document = None
-    if digest is not None:
-        try:
-            document = read_json(decode_utf8(digest.read_bytes()))
-        except OSError as error:
-            fail(f"cannot read digest {digest}: {error.strerror or error}", 2)
-        except Rejected as error:
-            fail(f"cannot read digest {digest}: {error.reason}", 2)
-        if not isinstance(document, dict):
-            document = {}  # not a JSON object, so not a digest: checked (and refused) as one
-    result = ledger_of(ctx).verify(key, document)
+    """Re-check every hash chain; exit 1 naming the agreement and version of each problem.
+
+    Offline, with no database: --file EXPORT checks an export's chains (and its heads
+    against --digest); --proof FILE --digest FILE checks that one event is in the
+    ledger the digest describes. --key PUBFILE checks the digest's signature first.
+    """
+    from agreement_ledger.api import verify_offline
+
+    document = _json_file(digest, "--digest", obj=True) if digest is not None else None
+    if public_key is not None and document is None:
+        raise typer.BadParameter(
+            "a signature is checked on a digest: give --digest too", param_hint="'--key'"
+        )
+    if proof is not None and document is None:
+        raise typer.BadParameter(
+            "a proof is checked against a digest: give --digest too", param_hint="'--proof'"
+        )
+    offline = file is not None or proof is not None
+    if offline and key is not None:
+        raise typer.BadParameter(
+            "--file and --proof check files, not an agreement", param_hint="KEY"
+        )
+    key_bytes = _read_file(public_key, "--key") if public_key is not None else None
+    if offline:
+        export = _read_file(file, "--file") if file is not None else None
+        proof_document = _json_file(proof, "--proof", obj=False) if proof is not None else None
+        result = verify_offline(document, export=export, proof=proof_document, public_key=key_bytes)
+    else:
+        result = ledger_of(ctx).verify(key, document, public_key=key_bytes)
     _report(result, output)
     if not result["ok"]:
         raise typer.Exit(1)
+
+
+def _read_file(path: str, option: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot read {path}: {error.strerror or error}", param_hint=f"'{option}'"
+        ) from None
+
+
+def _json_file(path: str, option: str, *, obj: bool) -> Any:
+    """A JSON file's value; with ``obj``, anything but an object becomes ``{}`` (and fails as
+    not being what the option names)."""
+    try:
+        value = read_json(decode_utf8(_read_file(path, option)))
+    except Rejected as error:
+        raise typer.BadParameter(
+            f"cannot read {path}: {error.reason}", param_hint=f"'{option}'"
+        ) from None
+    return value if isinstance(value, dict) or not obj else {}
 
 
 def _report(result: dict[str, Any], output: Format) -> None:
     if output is Format.json:
         print_json(result)
         return
-    if result["ok"]:
+    proved = result.get("proved")
+    if result["ok"] and proved:
+        typer.echo(
+            f"ok: event {visible(str(proved['id']))} of {visible(str(proved['agreement']))} is "
+            f"in the ledger the digest describes (leaf {proved['leaf_index']} of "
+            f"{proved['tree_size']})"
+        )
+    elif result["ok"]:
         typer.echo(f"ok: {result['events_checked']} events checked, every chain intact")
+    if result["ok"]:
         return
     print_table(
         f"{len(result['problems'])} problem(s) in {result['events_checked']} events",
@@ -100,11 +162,17 @@ def digest(
     out: Annotated[
         str, typer.Option("-o", "--output", help="File to write the digest to (- for stdout)")
     ],
+    sign: Annotated[
+        str | None,
+        typer.Option("--sign", help="Sign it with this private key (`ledger keygen`)"),
+    ] = None,
 ) -> None:
-    """Write one hash over every stream's head, to check the ledger against later."""
+    """Write one hash over every stream's head and a Merkle root over every event,
+    to check the ledger (or one event of it) against later."""
     from agreement_ledger.ledger.verification import digest_bytes
 
-    document = ledger_of(ctx).digest()
+    private_key = _read_file(sign, "--sign") if sign is not None else None
+    document = ledger_of(ctx).digest(private_key=private_key)
     if not document["verified"]:
         fail("the chains have problems (run `ledger verify`); no digest written", 1)
     write_output(out, digest_bytes(document))
@@ -113,6 +181,60 @@ def digest(
         f"{document['digest']}",
         err=out == "-",  # the digest itself is on stdout
     )
+
+
+@app.command()
+def keygen(
+    path: Annotated[str, typer.Argument(metavar="FILE", help="Private key file to write")],
+) -> None:
+    """Make an Ed25519 key pair for signing digests: FILE (private, mode 0600) and FILE.pub.
+
+    Example: ledger keygen office.key && ledger digest -o heads.json --sign office.key
+    """
+    from agreement_ledger.ledger.signing import keygen as make_keys
+
+    target = Path(path)
+    if target.exists():
+        raise typer.BadParameter(f"{path} exists; a key is never overwritten", param_hint="FILE")
+    try:
+        public = make_keys(target)
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot write {path}: {error.strerror or error}", param_hint="FILE"
+        ) from None
+    typer.echo(
+        f"private key {visible(path)} (keep it elsewhere), public key {visible(str(public))}"
+    )
+
+
+@app.command()
+def prove(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Agreement key")],
+    event_id: Annotated[str, typer.Argument(metavar="ID", help="The event's id")],
+    out: Annotated[str, typer.Option("-o", "--output", help="Proof file to write (- for stdout)")],
+    digest: Annotated[
+        str | None,
+        typer.Option("--digest", help="Prove it against this digest (its number of events)"),
+    ] = None,
+) -> None:
+    """Write a proof that one event is in the ledger a digest describes, without the rest.
+
+    Check it with `ledger verify --proof FILE --digest DIGEST` (no database needed).
+    """
+    tree_size = None
+    if digest is not None:
+        document = _json_file(digest, "--digest", obj=True)
+        tree_size = document.get("events") if isinstance(document.get("events"), int) else None
+        if tree_size is None:
+            raise typer.BadParameter("not a ledger digest", param_hint="'--digest'")
+    proof = ledger_of(ctx).prove(key, event_id, tree_size=tree_size)
+    write_output(out, (to_json(proof, indent=2) + "\n").encode("utf-8"))
+    if out != "-":
+        typer.echo(
+            f"proof of {visible(event_id)} (leaf {proof['leaf_index']} of "
+            f"{proof['tree_size']}) written to {visible(out)}"
+        )
 
 
 @app.command()

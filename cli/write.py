@@ -444,10 +444,28 @@ def _present(**values: str | None) -> dict[str, str]:
 def import_(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(metavar="FILE|-", help="JSON Lines file, or - for stdin")],
+    restore: Annotated[
+        bool,
+        typer.Option(
+            "--restore",
+            help="Load an export into an empty ledger keeping ids, recording times, "
+            "recorders and hashes (a backup's provenance); a broken chain exits 1",
+        ),
+    ] = False,
     output: FormatOption = Format.table,
 ) -> None:
-    """Import a JSON Lines file of events: all or nothing, idempotent by id."""
+    """Import a JSON Lines file of events: all or nothing, idempotent by id.
+
+    Example: ledger export > backup.jsonl; ledger --db copy.db import --restore backup.jsonl
+    """
     data = sys.stdin.buffer.read() if file == "-" else read_input_file(file)
+    if restore:
+        restored = ledger_of(ctx).restore(data)
+        if output is Format.json:
+            print_json({"restored": restored})
+        else:
+            typer.echo(f"restored {restored} events with their provenance")
+        return
     result = ledger_of(ctx).import_lines(data)
     counts = {"appended": len(result["appended"]), "skipped": len(result["skipped"])}
     if output is Format.json:

@@ -29,12 +29,17 @@ from eventsourcing.persistence import (
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from agreement_ledger.ledger.domain import Agreement, agreement_id
+from agreement_ledger.ledger import merkle
+from agreement_ledger.ledger.domain import Agreement, agreement_id, restored_event
 from agreement_ledger.ledger.errors import (
+    ChainBroken,
     InvalidActor,
+    InvalidArgument,
+    InvalidField,
     Rejected,
     StorageError,
     UnknownAgreement,
+    UnknownEvent,
     WriteConflict,
 )
 from agreement_ledger.ledger.eventstore import (
@@ -53,7 +58,14 @@ from agreement_ledger.ledger.storage import (
     storage_error,
 )
 from agreement_ledger.ledger.text import actor_problem, decode_utf8, read_json
-from agreement_ledger.ledger.verification import Verification, make_digest, verify
+from agreement_ledger.ledger.verification import (
+    Verification,
+    check_export,
+    check_merkle_root,
+    make_digest,
+    make_proof,
+    verify,
+)
 from agreement_ledger.ledger.vocabulary import EventKind, describe, read_envelope
 from agreement_ledger.ledger.worldtime import as_utc_text
 
@@ -89,6 +101,16 @@ class AppendResult:
 
     def as_json(self) -> dict[str, list[str]]:
         return {"appended": list(self.appended), "skipped": list(self.skipped)}
+
+
+def read_export(data: bytes) -> list[dict[str, Any]]:
+    """The records of an export (JSON Lines); a line that is not a JSON object is ``Rejected``."""
+    records = []
+    for submission in read_json_lines(data):
+        if not isinstance(submission.raw, dict):
+            raise InvalidField("an export line must be a JSON object", line=submission.line)
+        records.append(submission.raw)
+    return records
 
 
 def read_json_lines(data: bytes) -> list[Submission]:
@@ -294,17 +316,76 @@ class Ledger(Application[Any]):
             stored.record["corrected_by"] = corrected_by.get(stored.record["id"], [])
         return records
 
+    def restore(self, records: list[dict[str, Any]]) -> int:
+        """Load an export into an empty ledger, keeping every event's provenance.
+
+        Ids, versions, ``recorded_at``, ``recorded_by`` and hashes are kept, so the
+        copy verifies against the original's digest and answers ``known_at`` as it
+        did. Every chain is checked first; a broken one is refused (``ChainBroken``)
+        and nothing is written. Rules are not applied again: the restore reproduces
+        what was recorded, under the rules of its day.
+        """
+        checked = check_export(records, None)
+        if not checked.ok:
+            first = checked.problems[0]
+            raise ChainBroken(
+                f"{first.agreement}, version {first.version}: {first.problem} "
+                f"({len(checked.problems)} problem(s)); nothing restored"
+            )
+        try:
+            events = [restored_event(r) for r in sorted(records, key=_recording_order)]
+        except (Rejected, ValueError, KeyError, TypeError) as error:
+            raise ChainBroken(f"{error}; nothing restored") from None
+        try:
+            with self.recorder.transaction(commit=True):  # type: ignore[attr-defined]
+                if self.recorder.max_notification_id():
+                    raise InvalidArgument(
+                        "a restore goes into an empty ledger; this one holds events "
+                        "(use `ledger import` to add events under today's rules)"
+                    )
+                self.recorder.insert_events([self.mapper.to_stored_event(e) for e in events])
+        except (PersistenceError, SQLAlchemyError) as exc:
+            raise storage_error("cannot write to the database", exc) from None
+        if events:
+            self._after_saved(AppendResult(appended=[e.event_id for e in events]))
+        return len(events)
+
+    def prove(self, key: str, event_id: str, tree_size: int | None = None) -> dict[str, Any]:
+        """An inclusion proof of one event in the Merkle tree of the first ``tree_size``
+        events (all of them by default), as a digest taken then names it."""
+        stored = next((r for r in self.history(key) if r.record["id"] == event_id), None)
+        if stored is None:
+            raise UnknownEvent(f"agreement {key!r} has no event {event_id!r}", agreement=key)
+        hashes = list(self.store.event_hashes())
+        size = len(hashes) if tree_size is None else tree_size
+        index = self.store.position_of(stored.seq)
+        if not 0 < size <= len(hashes) or index >= size:
+            raise InvalidArgument(
+                f"the event is number {index + 1} in recording order; a tree of {size} "
+                f"events (the ledger holds {len(hashes)}) cannot include it"
+            )
+        leaves = [bytes.fromhex(h) for h in hashes[:size]]
+        return make_proof(stored.as_json(), index, leaves)
+
     def verify(self, key: str | None = None, digest: dict[str, Any] | None = None) -> Verification:
         """Re-check every hash chain (or one agreement's), optionally against a digest."""
         if key is not None and next(self.store.rows(key, batch_size=1), None) is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-        return verify(self.store.rows(key), self.mapper.transcoder.decode, digest)
+        result = verify(self.store.rows(key), self.mapper.transcoder.decode, digest)
+        if digest is not None and key is None and result.ok:
+            check_merkle_root(digest, self.store.event_hashes(), result)
+        return result
 
     def digest(self) -> dict[str, Any]:
-        """A digest of every stream head, after checking the chains it summarises."""
+        """A digest of every stream head and the Merkle root of every event, after
+        checking the chains it summarises."""
         checked = self.verify()
+        leaves = [bytes.fromhex(h) for h in self.store.event_hashes()] if checked.ok else []
         document = make_digest(
-            checked.heads, checked.events_checked, as_utc_text(datetime.now(UTC))
+            checked.heads,
+            checked.events_checked,
+            as_utc_text(datetime.now(UTC)),
+            merkle.root(leaves).hex(),
         )
         document["verified"] = checked.ok
         return document
@@ -320,6 +401,16 @@ class StoredButNotProjected(StorageError):
             "do not append them again"
         )
         self.result = result
+
+
+def _recording_order(record: dict[str, Any]) -> tuple[int, str, int]:
+    """An export's own order: ``seq``, else recording time and version."""
+    seq = record.get("seq")
+    return (
+        seq if isinstance(seq, int) else 0,
+        str(record.get("recorded_at")),
+        int(record["version"]),
+    )
 
 
 def _agreement_of(raw: Any) -> str | None:

@@ -263,6 +263,31 @@ def _check_reserved_id(key: str, event_id: str, version: int) -> None:
         )
 
 
+def restored_event(record: dict[str, Any]) -> Agreement.Event:
+    """An event rebuilt from its export record exactly as it was recorded: the same id,
+    version, ``recorded_at``, ``recorded_by`` and hashes, no rule re-applied.
+
+    Raises ``ValueError`` when the record does not hash to its own ``hash`` once
+    rebuilt (it would not verify): a restore is faithful or refused.
+    """
+    envelope = read_envelope(record)
+    version, recorded_at = int(record["version"]), datetime.fromisoformat(record["recorded_at"])
+    kwargs = _event_kwargs(
+        envelope, record["id"], version, record["recorded_by"], record["prev_hash"], recorded_at
+    )
+    if kwargs["hash"] != record.get("hash"):
+        raise ValueError(f"event {record['id']!r} does not hash to its recorded hash")
+    event_class = EVENT_CLASSES[envelope.type]
+    identity: dict[str, Any] = {
+        "originator_id": agreement_id(envelope.agreement),
+        "originator_version": version,
+        "timestamp": recorded_at,
+    }
+    if envelope.type is EventKind.REGISTERED:
+        identity["originator_topic"] = get_topic(Agreement)
+    return event_class(**identity, **kwargs)
+
+
 def _event_kwargs(
     envelope: Envelope, event_id: str, version: int, recorded_by: str, prev_hash: str, now: datetime
 ) -> dict[str, Any]:

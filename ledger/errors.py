@@ -184,6 +184,12 @@ class InvalidActor(LedgerError):
     exit_code = 2
 
 
+class ChainBroken(LedgerError):
+    """Raised when a restore's export has a broken or forged chain: a finding, exit 1."""
+
+    exit_code = 1
+
+
 class WriteConflict(LedgerError):
     """Raised when concurrent writers kept colliding after every retry."""
 

@@ -11,6 +11,7 @@ a stored topic names.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Engine, LargeBinary, insert, select, type_coerce
+from sqlalchemy import Engine, LargeBinary, func, insert, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -271,6 +272,21 @@ class EventStore:
             for notification in notifications:
                 yield self.record(notification)
             start = notifications[-1].id + 1
+
+    def event_hashes(self, batch_size: int = 5000) -> Iterator[str]:
+        """Every event's hash in recording order (``seq``): the leaves of the Merkle tree."""
+        rows = self.recorder.events_record_cls
+        query = select(rows.state).order_by(rows.id)
+        with reading(), self.engine.connect() as connection:
+            for (state,) in connection.execution_options(yield_per=batch_size).execute(query):
+                yield str(json.loads(bytes(state))["hash"])
+
+    def position_of(self, seq: int) -> int:
+        """How many events were recorded before the one with ``seq`` (its leaf index)."""
+        rows = self.recorder.events_record_cls
+        with reading(), self.engine.connect() as connection:
+            found = connection.execute(select(func.count()).where(rows.id < seq)).scalar_one()
+        return int(found)
 
     def unregistered(self, keys: Iterable[str | None]) -> set[str]:
         """Which of ``keys`` have no stream yet: one query, not one per agreement."""

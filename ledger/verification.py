@@ -19,10 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from agreement_ledger.ledger import merkle
 from agreement_ledger.ledger.chain import GENESIS, record_hash, record_of_state
 from agreement_ledger.ledger.domain import agreement_id, event_class_of
 
-DIGEST_FORMAT = "agreement-ledger-digest/1"
+DIGEST_FORMAT = "agreement-ledger-digest/2"
+DIGEST_FORMATS = ("agreement-ledger-digest/1", DIGEST_FORMAT)
+"""Format 2 adds ``merkle_root`` (over every event's hash in recording order) to what the
+digest's own hash covers; format 1 digests are still read."""
 
 
 @dataclass(frozen=True)
@@ -50,17 +54,21 @@ class Verification:
     events_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    proved: dict[str, Any] | None = None  # the event an inclusion proof is about
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        result = {
             "ok": self.ok,
             "events_checked": self.events_checked,
             "problems": [p.as_json() for p in self.problems],
         }
+        if self.proved is not None:
+            result["proved"] = self.proved
+        return result
 
 
 Decode = Callable[[bytes], dict[str, Any]]
@@ -74,11 +82,29 @@ def record_of(topic: str, state: dict[str, Any], version: int) -> dict[str, Any]
     return record_of_state(event_class.TYPE, state, version)
 
 
+@dataclass(frozen=True)
+class Link:
+    """One event as the chain check sees it, wherever it was read from.
+
+    ``stream`` groups a stream's events (a stored stream id, or an agreement key
+    in an export); ``problems`` are what reading this one event already found.
+    """
+
+    stream: object
+    version: int
+    agreement: str | None  # None: the event could not be read
+    prev_hash: str | None
+    hash: str | None
+    problems: tuple[str, ...] = ()
+    label: str | None = None  # how to name the stream while its agreement is unknown
+
+
 @dataclass
 class _Stream:
     """What verification remembers of the stream it is walking: nothing more."""
 
-    originator_id: UUID | bytes
+    id: object
+    label: str
     key: str | None = None
     last_version: int = 0
     last_hash: str | None = GENESIS
@@ -86,23 +112,28 @@ class _Stream:
 
     @property
     def name(self) -> str:
-        return self.key or f"stream {stream_label(self.originator_id)}"
+        return self.key or self.label
 
 
 def verify(
     rows: Iterable[StoredRow], decode: Decode, digest: dict[str, Any] | None = None
 ) -> Verification:
-    """Check every chain in ``rows`` (ordered by stream, then version)."""
+    """Check every chain in stored ``rows`` (ordered by stream, then version)."""
+    return check_links((link_of_row(row, decode) for row in rows), digest)
+
+
+def check_links(links: Iterable[Link], digest: dict[str, Any] | None = None) -> Verification:
+    """Check every chain in ``links`` (ordered by stream, then version), and the digest."""
     result = Verification()
     wanted = _digest_heads(digest, result) if digest is not None else {}
     stream: _Stream | None = None
-    for row in rows:
-        if stream is None or row.originator_id != stream.originator_id:
+    for link in links:
+        if stream is None or link.stream != stream.id:
             if stream is not None:
                 _finish(stream, result, wanted)
-            stream = _Stream(row.originator_id)
+            stream = _Stream(link.stream, link.label or f"stream {link.stream}")
         result.events_checked += 1
-        _check_row(stream, row, decode, result, wanted)
+        _check_link(stream, link, result, wanted)
     if stream is not None:
         _finish(stream, result, wanted)
     for key, (version, _hash) in sorted(wanted.items()):
@@ -113,44 +144,89 @@ def verify(
     return result
 
 
-def _check_row(
-    stream: _Stream,
-    row: StoredRow,
-    decode: Decode,
-    result: Verification,
-    wanted: dict[str, tuple[int, str]],
-) -> None:
-    def problem(text: str) -> None:
-        result.problems.append(Problem(stream.name, row.version, text))
-
+def link_of_row(row: StoredRow, decode: Decode) -> Link:
+    """A stored row as a link: decoded, its content hashed, its stream id checked."""
+    problems: list[str] = []
     if not isinstance(row.originator_id, UUID):
-        problem("the stored stream id is damaged (not a UUID)")
-    expected = stream.last_version + 1
-    if row.version != expected:
-        problem(f"missing event(s): expected version {expected}, found {row.version}")
-    stream.last_version = row.version
+        problems.append("the stored stream id is damaged (not a UUID)")
+    label = f"stream {stream_label(row.originator_id)}"
     try:
         state = decode(row.state)
         record = record_of(row.topic, state, row.version)
     except Exception as error:
-        problem(f"stored event cannot be decoded ({type(error).__name__}: {error})")
+        problems.append(f"stored event cannot be decoded ({type(error).__name__}: {error})")
+        return Link(row.originator_id, row.version, None, None, None, tuple(problems), label)
+    stored_hash = state.get("hash")
+    agreement = record["agreement"]
+    if isinstance(row.originator_id, UUID) and agreement_id(agreement) != row.originator_id:
+        problems.append(f"event of {agreement!r} stored in another agreement's stream (forged)")
+    if record_hash(record) != stored_hash:
+        problems.append("content does not match its hash (edited or forged)")
+    return Link(
+        row.originator_id,
+        row.version,
+        agreement,
+        record["prev_hash"],
+        stored_hash,
+        tuple(problems),
+        label,
+    )
+
+
+EXPORT_ONLY_KEYS = ("seq", "hash", "corrected_by")
+
+
+def link_of_record(record: dict[str, Any]) -> Link:
+    """An export record (a line of ``ledger export``) as a link of its agreement's chain."""
+    agreement, version = record.get("agreement"), record.get("version")
+    if not isinstance(agreement, str) or not isinstance(version, int):
+        return Link("(unreadable)", 0, None, None, None, ("not an export record",), "(export)")
+    problems = []
+    stored_hash = record.get("hash")
+    if record_hash(record) != stored_hash:
+        problems.append("content does not match its hash (edited or forged)")
+    prev_hash = record.get("prev_hash")
+    return Link(
+        agreement,
+        version,
+        agreement,
+        prev_hash if isinstance(prev_hash, str) else None,
+        stored_hash if isinstance(stored_hash, str) else None,
+        tuple(problems),
+    )
+
+
+def check_export(records: Iterable[dict[str, Any]], digest: dict[str, Any] | None) -> Verification:
+    """Check the chains of an export (any order of lines) with no database."""
+    links = sorted((link_of_record(r) for r in records), key=lambda k: (str(k.stream), k.version))
+    return check_links(links, digest)
+
+
+def _check_link(
+    stream: _Stream, link: Link, result: Verification, wanted: dict[str, tuple[int, str]]
+) -> None:
+    def problem(text: str) -> None:
+        result.problems.append(Problem(stream.name, link.version, text))
+
+    expected = stream.last_version + 1
+    if link.version != expected:
+        problem(f"missing event(s): expected version {expected}, found {link.version}")
+    stream.last_version = link.version
+    if link.agreement is not None and stream.key is None:
+        stream.key = link.agreement
+    elif link.agreement is not None and link.agreement != stream.key:
+        problem(f"event names agreement {link.agreement!r} (forged or moved)")
+    for text in link.problems:
+        problem(text)
+    if link.agreement is None:
         stream.last_hash = None
         return
-    if stream.key is None:
-        stream.key = record["agreement"]
-        if isinstance(row.originator_id, UUID) and agreement_id(stream.key) != row.originator_id:
-            problem(f"event of {stream.key!r} stored in another agreement's stream (forged)")
-    elif record["agreement"] != stream.key:
-        problem(f"event names agreement {record['agreement']!r} (forged or moved)")
-    stored_hash = state.get("hash")
-    if record_hash(record) != stored_hash:
-        problem("content does not match its hash (edited or forged)")
-    if stream.last_hash is not None and record["prev_hash"] != stream.last_hash:
+    if stream.last_hash is not None and link.prev_hash != stream.last_hash:
         problem("does not follow the previous event (deleted, inserted or reordered)")
-    stream.last_hash = stored_hash
-    head = wanted.get(stream.key)
-    if head is not None and head[0] == row.version:
-        stream.hashes_wanted[row.version] = str(stored_hash)
+    stream.last_hash = link.hash
+    head = wanted.get(stream.key) if stream.key else None
+    if head is not None and head[0] == link.version:
+        stream.hashes_wanted[link.version] = str(link.hash)
 
 
 def _finish(stream: _Stream, result: Verification, wanted: dict[str, tuple[int, str]]) -> None:
@@ -178,16 +254,41 @@ def _finish(stream: _Stream, result: Verification, wanted: dict[str, tuple[int, 
 def _digest_heads(digest: dict[str, Any], result: Verification) -> dict[str, tuple[int, str]]:
     try:
         streams = digest["streams"]
-        expected = digest_hash(streams, digest["events"])
+        expected = digest_hash(streams, digest["events"], digest.get("merkle_root"))
         heads = {_text(s["agreement"]): (int(s["version"]), _text(s["hash"])) for s in streams}
-    except (KeyError, TypeError, ValueError, OverflowError):
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
         result.problems.append(Problem("(digest)", None, "the digest file is not a ledger digest"))
         return {}
-    if digest.get("format") != DIGEST_FORMAT or digest.get("digest") != expected:
+    if digest.get("format") not in DIGEST_FORMATS or digest.get("digest") != expected:
         result.problems.append(
             Problem("(digest)", None, "the digest file does not match its own hash (altered)")
         )
     return heads
+
+
+def check_merkle_root(digest: dict[str, Any], hashes: Iterable[str], result: Verification) -> None:
+    """A format 2 digest also names the Merkle root of the first ``events`` events:
+    any of them changed, removed or reordered since is found, not only stream heads."""
+    wanted = digest.get("merkle_root")
+    if not isinstance(wanted, str) or not isinstance(digest.get("events"), int):
+        return
+    leaves = [bytes.fromhex(h) for h, _ in zip(hashes, range(digest["events"]), strict=False)]
+    if len(leaves) < digest["events"]:
+        result.problems.append(
+            Problem(
+                "(ledger)",
+                None,
+                f"the digest covers {digest['events']} events, the ledger holds {len(leaves)}",
+            )
+        )
+    elif merkle.root(leaves).hex() != wanted:
+        result.problems.append(
+            Problem(
+                "(ledger)",
+                None,
+                "the events the digest covers are not the ledger's: Merkle root differs",
+            )
+        )
 
 
 def _text(value: Any) -> str:
@@ -196,23 +297,35 @@ def _text(value: Any) -> str:
     return value
 
 
-def digest_hash(streams: list[dict[str, Any]], events: int) -> str:
-    return record_hash({"streams": streams, "events": events})
+def digest_hash(streams: list[dict[str, Any]], events: int, merkle_root: str | None = None) -> str:
+    covered: dict[str, Any] = {"streams": streams, "events": events}
+    if merkle_root is not None:
+        covered["merkle_root"] = merkle_root
+    return record_hash(covered)
 
 
-def make_digest(heads: dict[str, tuple[int, str]], events: int, created_at: str) -> dict[str, Any]:
-    """A digest document of the given stream heads."""
+def make_digest(
+    heads: dict[str, tuple[int, str]],
+    events: int,
+    created_at: str,
+    merkle_root: str | None = None,
+) -> dict[str, Any]:
+    """A digest document of the given stream heads and, for the whole ledger, the Merkle
+    root of every event (format 2); without a root (one agreement's heads), format 1."""
     streams = [
         {"agreement": key, "version": version, "hash": head_hash}
         for key, (version, head_hash) in sorted(heads.items())
     ]
-    return {
-        "format": DIGEST_FORMAT,
+    document: dict[str, Any] = {
+        "format": DIGEST_FORMATS[0] if merkle_root is None else DIGEST_FORMAT,
         "created_at": created_at,
         "events": events,
         "streams": streams,
-        "digest": digest_hash(streams, events),
     }
+    if merkle_root is not None:
+        document["merkle_root"] = merkle_root
+    document["digest"] = digest_hash(streams, events, merkle_root)
+    return document
 
 
 def digest_bytes(document: dict[str, Any]) -> bytes:
@@ -238,3 +351,66 @@ def _stream_id(value: Any) -> UUID | bytes:
         return value
     raw = bytes(value)
     return UUID(bytes=raw) if len(raw) == 16 else raw
+
+
+PROOF_FORMAT = "agreement-ledger-proof/1"
+
+
+def make_proof(record: dict[str, Any], index: int, leaves: list[bytes]) -> dict[str, Any]:
+    """A proof that one event (its export ``record``) is leaf ``index`` of ``leaves``."""
+    return {
+        "format": PROOF_FORMAT,
+        "record": {k: v for k, v in record.items() if k != "corrected_by"},
+        "leaf_index": index,
+        "tree_size": len(leaves),
+        "audit_path": [sibling.hex() for sibling in merkle.audit_path(index, leaves)],
+        "merkle_root": merkle.root(leaves).hex(),
+    }
+
+
+def check_proof(proof: Any, digest: dict[str, Any]) -> Verification:
+    """Check with no database that a proof's event is in the ledger the digest describes."""
+    result = Verification()
+    _digest_heads(digest, result)  # the digest itself must be whole
+
+    def problem(text: str) -> None:
+        record = proof.get("record") if isinstance(proof, dict) else None
+        agreement = record.get("agreement") if isinstance(record, dict) else None
+        version = record.get("version") if isinstance(record, dict) else None
+        result.problems.append(
+            Problem(
+                str(agreement or "(proof)"), version if isinstance(version, int) else None, text
+            )
+        )
+
+    try:
+        record = proof["record"]
+        index, size = int(proof["leaf_index"]), int(proof["tree_size"])
+        path = [bytes.fromhex(h) for h in proof["audit_path"]]
+        leaf = bytes.fromhex(record["hash"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        problem("the proof file is not a ledger inclusion proof")
+        return result
+    result.events_checked = 1
+    result.proved = {
+        "agreement": record.get("agreement"),
+        "id": record.get("id"),
+        "leaf_index": index,
+        "tree_size": size,
+    }
+    if proof.get("format") != PROOF_FORMAT:
+        problem(f"unknown proof format {proof.get('format')!r}")
+    if record_hash(record) != record.get("hash"):
+        problem("the event does not match its hash (altered)")
+    if digest.get("merkle_root") is None:
+        problem("the digest has no Merkle root (format 1): take a new digest")
+    elif size != digest.get("events"):
+        problem(f"the proof is for {size} events, the digest covers {digest.get('events')}")
+    elif merkle.root_from_path(index, size, leaf, path) != bytes.fromhex(
+        str(digest["merkle_root"])
+    ):
+        problem(
+            "the event is not in the ledger the digest describes "
+            "(a wrong leaf index, an altered event, or a digest of another ledger)"
+        )
+    return result

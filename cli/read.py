@@ -101,7 +101,7 @@ def _notification_rows(state: dict[str, Any]) -> list[list[Any]]:
                 n["body"],
                 n["notified"],
                 n["subject"],
-                (requirement["within"] or "before entry into force") if requirement else "",
+                status_table.requirement_text(requirement) if requirement else "",
                 requirement["status"] if requirement else "",
             ]
         )
@@ -113,7 +113,7 @@ def _notification_rows(state: dict[str, Any]) -> list[list[Any]]:
                     r["body"],
                     "—",
                     "",
-                    r["within"] or "before entry into force",
+                    status_table.requirement_text(r),
                     r["status"],
                 ]
             )
@@ -284,7 +284,8 @@ def rebuild(ctx: typer.Context) -> None:
 
 
 STATUS_COLUMNS: list[Column] = [
-    ("participant", status_table.participant),
+    ("party", field_of("code")),
+    ("name", field_of("name")),
     ("status", field_of("status")),
     ("signature", field_of("signed")),
     ("consent", status_table.consent_text),

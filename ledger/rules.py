@@ -162,6 +162,7 @@ class StreamState:
                 f"no party had signed, consented, succeeded or applied the agreement before this "
                 f"{envelope.type}: there is nothing to suspend or resume"
             )
+        self._check_not_succeeded(envelope, occurred)
         own = isinstance(code, str) and envelope.type == EventKind.ENTERED_INTO_FORCE
         if own and not self._participated(str(code), None, provisional=False):
             raise NotAParticipant(
@@ -174,6 +175,35 @@ class StreamState:
             self._check_statement_ref(envelope, envelope.fields["objects_to"], other=True)
         if envelope.type == EventKind.STATEMENT_WITHDRAWN:
             self._check_statement_ref(envelope, envelope.fields["target"], other=False)
+
+    # What a party does in its own name: none of it after its place passed to a successor.
+    OWN_ACTS = (
+        EventKind.SIGNED,
+        EventKind.RATIFIED,
+        EventKind.CONSENT_GIVEN,
+        EventKind.STATEMENT_MADE,
+        EventKind.STATEMENT_WITHDRAWN,
+        EventKind.TERMINATION_NOTIFIED,
+        EventKind.PROVISIONALLY_APPLIED,
+        EventKind.PROVISIONAL_APPLICATION_TERMINATED,
+        EventKind.SUSPENDED,
+        EventKind.ENTERED_INTO_FORCE,
+    )
+
+    def _check_not_succeeded(self, envelope: Envelope, occurred: Occurred | None) -> None:
+        code = envelope.fields.get("party")
+        if envelope.type not in self.OWN_ACTS or not isinstance(code, str) or occurred is None:
+            return
+        for fact in self.facts.values():
+            kind, fields = fact.envelope.type, fact.envelope.fields
+            if kind != EventKind.SUCCEEDED or fields["predecessor"] != code:
+                continue
+            passed = start_of_day(date.fromisoformat(fields["effective"]), fact.zone)
+            if occurred.start >= passed:
+                raise NotAParticipant(
+                    f"party {code!r} was succeeded by {fields['party']['code']!r} from "
+                    f"{fields['effective']}: it no longer acts under the agreement"
+                )
 
     def _participated(self, code: str, occurred: Occurred | None, *, provisional: bool) -> bool:
         """Whether ``code`` signed, consented, succeeded (or applied provisionally) at some
@@ -205,6 +235,16 @@ class StreamState:
         if fact is None or fact.envelope.type != EventKind.STATEMENT_MADE:
             raise InvalidStatement(f"event {target!r} is not a statement (statement_made)")
         owner = fact.envelope.fields["party"]
+        occurred = self.read_occurred(envelope)
+        if (
+            occurred is not None
+            and fact.occurred is not None
+            and occurred.end <= fact.occurred.start
+        ):
+            raise InvalidStatement(
+                f"this {envelope.type.replace('_', ' ')} ({envelope.occurred}) is dated before "
+                f"statement {target!r} ({fact.envelope.occurred}) was made"
+            )
         if other and owner == party:
             raise InvalidStatement(f"party {party!r} cannot object to its own statement {target!r}")
         if not other and owner != party and owner not in self.predecessors.get(party, set()):

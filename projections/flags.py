@@ -374,7 +374,22 @@ def delivered_before_all_signatures(facts: Facts, state: AgreementState) -> Iter
 def entered_without_ratification(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     for code in sorted(facts.requires_ratification & set(state.parties)):
         ratifications = facts.of_party(code, EventKind.RATIFIED)
-        for period in state.parties[code].periods:
+        periods = state.parties[code].periods
+        for own in facts.of_party(code, EventKind.ENTERED_INTO_FORCE):
+            unratified = not any(facts.order(r, own) is not Order.AFTER for r in ratifications)
+            if unratified and not any(p.start is own for p in periods):
+                yield Flag(
+                    "entered_into_force_without_ratification",
+                    WARNING,
+                    DEFINITE,
+                    code,
+                    f"{code}'s own entry into force on {own.envelope.occurred} was recorded "
+                    "without its ratification (it does not bind it)",
+                    (own.id,),
+                )
+        for period in periods:
+            if period.consent is not None and period.consent.envelope.type is EventKind.SUCCEEDED:
+                continue  # a successor consents by its notification of succession
             ratified = next(
                 (r for r in ratifications if facts.order(r, period.start) is not Order.AFTER), None
             )

@@ -65,3 +65,23 @@ def participant(party: dict[str, Any]) -> str:
     if party.get("succeeded_from"):
         label += f" (successor of {party['succeeded_from']})"
     return label
+
+
+STEPS = {
+    "consent": "consent to be bound",
+    "entry_into_force": "entry into force",
+    "termination_notified": "notice of termination",
+}
+
+
+def requirement_text(requirement: dict[str, Any]) -> str:
+    """What a required notification asks, in words: ``at least P120D before notice of
+    termination (about withdrawal)``, ``within P30D after entry into force``."""
+    if requirement.get("within"):
+        when = f"within {requirement['within']} after entry into force"
+    else:
+        step = STEPS[requirement.get("before") or "entry_into_force"]
+        lead = requirement.get("lead")
+        when = f"at least {lead} before {step}" if lead else f"before {step}"
+    about = requirement.get("about")
+    return f"{when} (about {about.replace('_', ' ')})" if about and about != "conclusion" else when

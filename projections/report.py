@@ -82,6 +82,7 @@ def render_report(
         consent_text=status_table.consent_text,
         end_text=status_table.end_text,
         provisional_text=status_table.provisional_text,
+        requirement_text=status_table.requirement_text,
     )
     return environment.get_template("report.html.j2").render(
         state=state,

@@ -296,13 +296,10 @@ def _party_state(facts: Facts, code: str, name: str | None, notices: list[Notice
         }
         for f in facts.of_party(code, EventKind.CONSENT_GIVEN)
     ]
-    withdrawn = _withdrawn_statements(facts)
+    withdrawn = _withdrawn_statements(facts).get(code, set())
     inherited = succession.statements if succession is not None else []
-    state.statements = [s for s in inherited if s.fact.id not in withdrawn] + [
-        Statement(f)
-        for f in facts.of_party(code, EventKind.STATEMENT_MADE)
-        if f.id not in withdrawn
-    ]
+    own = [Statement(f) for f in facts.of_party(code, EventKind.STATEMENT_MADE)]
+    state.statements = [s for s in [*inherited, *own] if s.fact.id not in withdrawn]
     return state
 
 
@@ -355,6 +352,8 @@ class Succession:
         elif state.consented is None and self.consented:
             state.consented = self.fact
             state.instrument = "succession"
+        if state.signed is None and previous.signed is not None and not self.consented:
+            state.signed = previous.signed  # succession to a signature
         if state.status in ("pending", "signed") and self.consented:
             state.status = "consented"
         if state.status == "pending" and self.signed:
@@ -367,14 +366,22 @@ def _succession_of(facts: Facts, code: str, notices: list[Notice]) -> Succession
     A succession recorded late (notified in May, effective 1 January) counts from its
     date for every as-of instant, as soon as the ledger knows of it.
     """
-    for fact in facts.known_of_kind(EventKind.SUCCEEDED):
+    successions = facts.known_of_kind(EventKind.SUCCEEDED)
+    for fact in successions:
         if fact.envelope.fields["party"]["code"] != code:
             continue
         start_at = facts.field_start(fact, "effective")
         if start_at > facts.as_of:
             continue
         predecessor = fact.envelope.fields["predecessor"]
-        before = facts.at(start_at - timedelta(microseconds=1))
+        # Several successors (a dissolution) each take the predecessor's position as
+        # it was before the first of them, not the `succeeded` state the first left.
+        first = min(
+            facts.field_start(f, "effective")
+            for f in successions
+            if f.envelope.fields["predecessor"] == predecessor
+        )
+        before = facts.at(first - timedelta(microseconds=1))
         name = facts.parties.get(predecessor, {}).get("name")
         position = _party_state(before, predecessor, name, notices)
         return Succession(fact, position, start_at)
@@ -394,16 +401,17 @@ def _passed_on(facts: Facts, code: str) -> Fact | None:
     )
 
 
-def _withdrawn_statements(facts: Facts) -> set[str]:
-    """Statements whose withdrawal has taken effect by ``as_of``."""
-    withdrawn = set()
+def _withdrawn_statements(facts: Facts) -> dict[str, set[str]]:
+    """For each party, the statements it has withdrawn with effect by ``as_of`` (its own,
+    or those it inherited: one successor's withdrawal is not another's)."""
+    withdrawn: dict[str, set[str]] = {}
     for fact in facts.of_type(EventKind.STATEMENT_WITHDRAWN):
         fields = fact.envelope.fields
         effective = (
             facts.field_start(fact, "effective") if "effective" in fields else start_of(fact)
         )
         if effective <= facts.as_of:
-            withdrawn.add(str(fields["target"]))
+            withdrawn.setdefault(str(fields["party"]), set()).add(str(fields["target"]))
     return withdrawn
 
 

@@ -26,10 +26,11 @@ from agreement_ledger.ledger.storage import ensure_schema, is_in_memory, normali
 from agreement_ledger.projections import store
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
     from agreement_ledger.ledger.application import AppendResult, Submission
     from agreement_ledger.ledger.application import Ledger as Application
+    from agreement_ledger.projections.project import Projection
     from agreement_ledger.projections.projector import Projector
 
 Progress = Callable[[int], None]
@@ -45,6 +46,9 @@ class Ledger:
         self.actor = actor
         self._projector: Projector | None = None
         self._engine: Engine | None = None
+        self.replica: dict[str, Any] | None = None
+        """On a read-only replica whose read models lag: how far, and what was recomputed."""
+        self._recomputed: dict[str, Projection] = {}
 
     # -- life cycle ------------------------------------------------------------
 
@@ -91,20 +95,57 @@ class Ledger:
         Core alone; only when they are behind is the event store opened to catch up.
         """
         if self._projector is not None:
-            self._projector.catch_up()
-            return self._projector.ledger.engine
+            engine = self._projector.ledger.engine
+            if self.replica is None:
+                with engine.connect() as connection:
+                    if store.read_only(connection):
+                        self._answer_in_memory(connection)
+                    else:
+                        self._projector.catch_up()
+            return engine
         if self._engine is None:
             from sqlalchemy import create_engine
 
             self._engine = create_engine(self.url)
             ensure_schema(self._engine)
+        if self.replica is not None:
+            return self._engine
         with self._engine.connect() as connection:
             if store.up_to_date(connection, datetime.now(UTC)):
+                return self._engine
+            if store.read_only(connection):
+                self._answer_in_memory(connection)
                 return self._engine
         self._engine.dispose()
         self._engine = None
         self.projector.catch_up()
         return self.projector.ledger.engine
+
+    def _answer_in_memory(self, connection: Connection) -> None:
+        """On a read-only replica whose read models lag the log, never write: project the
+        agreements the read models are behind on (new events, time-based changes) in
+        memory, with the same projection code, and say how far they lag."""
+        from agreement_ledger.projections.project import project
+        from agreement_ledger.projections.store import PROJECTION_VERSION
+
+        now = datetime.now(UTC)
+        position, newest = store.position(connection), store.head(connection)
+        keys = set(store.stale(connection, now))
+        if store.projection_version(connection) != PROJECTION_VERSION:
+            keys |= {key for key in self.projector.keys_after(0)}
+        else:
+            keys |= self.projector.keys_after(position)
+        for key in sorted(keys):
+            projection = project(self.projector.stream(key), as_of=now)
+            if projection is not None:
+                self._recomputed[key] = projection
+        self.replica = {
+            "replica": True,
+            "position": position,
+            "head": newest,
+            "behind": max(newest - position, 0),
+            "recomputed": sorted(self._recomputed),
+        }
 
     # -- writing ----------------------------------------------------------------
 
@@ -142,12 +183,21 @@ class Ledger:
     def agreements(self) -> list[dict[str, Any]]:
         """Every agreement with its status and counts of parties and flags."""
         with self.read_models().connect() as connection:
-            return store.listing(connection)
+            rows = store.listing(connection)
+        if not self._recomputed:
+            return rows
+        fresh = {key: _listing_row(p) for key, p in self._recomputed.items()}
+        merged = {row["agreement"]: row for row in rows} | fresh
+        return [merged[key] for key in sorted(merged)]
 
     def show(self, key: str) -> dict[str, Any]:
         """The current state of an agreement, as ``show --format json`` prints it."""
         with self.read_models().connect() as connection:
             state = store.show(connection, key)
+        if key in self._recomputed:
+            state = self._recomputed[key].show
+        if state is not None and self.replica is not None:
+            state = {**state, "read_models": self.replica}
         if state is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
         return state
@@ -172,11 +222,26 @@ class Ledger:
                 raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
             if party is not None and not store.has_party(connection, party):
                 raise InvalidArgument(f"no agreement has a party {party!r}")
-            return store.flag_rows(connection, key, code, party, severity)
+            rows = store.flag_rows(connection, key, code, party, severity)
+        if not self._recomputed:
+            return rows
+        kept = [row for row in rows if row["agreement"] not in self._recomputed]
+        for recomputed_key, projection in self._recomputed.items():
+            kept += [
+                row
+                for row in projection.flag_rows
+                if (key is None or recomputed_key == key)
+                and (code is None or row["code"] == code)
+                and (party is None or row["party"] == party)
+                and (severity is None or row["severity"] == severity)
+            ]
+        return sorted(kept, key=lambda row: row["agreement"])
 
     def timeline(self, key: str) -> list[dict[str, Any]]:
         """An agreement's events in world-time order, with precision and recording time."""
         with self.read_models().connect() as connection:
+            if key in self._recomputed:
+                return list(self._recomputed[key].timeline)
             if store.show(connection, key) is None:
                 raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
             return store.timeline_entries(connection, key)
@@ -273,7 +338,11 @@ class Ledger:
         """Rebuild the read models in scratch space and report any drift from the stored ones."""
         from agreement_ledger.projections.audit import audit
 
-        return audit(self.projector).as_json()
+        self.read_models()
+        if self.replica is None:
+            return audit(self.projector).as_json()
+        result = audit(self.projector, catch_up=False, skip=set(self._recomputed)).as_json()
+        return {**result, "read_models": self.replica}
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop the read models and rebuild them from the log; returns the agreements rebuilt."""
@@ -319,4 +388,17 @@ def _signature_refused(document: dict[str, Any], public_key: bytes) -> dict[str,
         "ok": False,
         "events_checked": 0,
         "problems": [{"agreement": "(digest)", "version": None, "problem": problem}],
+    }
+
+
+def _listing_row(projection: Projection) -> dict[str, Any]:
+    """A ``list`` row of a projection computed in memory (as ``store.listing`` reads one)."""
+    show = projection.show
+    return {
+        "agreement": projection.key,
+        "title": show["title"],
+        "kind": show["kind"],
+        "status": show["status"],
+        "parties": len(show["parties"]),
+        "flags": len(projection.flags),
     }

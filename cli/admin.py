@@ -9,6 +9,7 @@ import typer
 
 from agreement_ledger.cli.app import Settings, app
 from agreement_ledger.cli.common import ledger_of
+from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.projections import store
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -42,6 +43,12 @@ def follow_command(
     from agreement_ledger.projections.follow import follow
 
     projector = ledger_of(ctx).projector
+    with projector.ledger.engine.connect() as connection:
+        if store.read_only(connection):
+            raise StorageError(
+                "this database is a read-only replica: follow keeps the read models current "
+                "where they can be written (the primary); queries here need no follower"
+            )
     projector.catch_up()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -29,6 +29,7 @@ from agreement_ledger.cli.common import (
     render_rows,
 )
 from agreement_ledger.ledger.errors import InvalidArgument
+from agreement_ledger.ledger.text import visible
 from agreement_ledger.projections import parties as status_table
 from agreement_ledger.projections.chart import layout, track
 
@@ -45,12 +46,15 @@ def list_(ctx: typer.Context, output: RowsFormatOption = RowsFormat.table) -> No
     """Every agreement with its status and counts of parties and flags."""
     rows = ledger_of(ctx).agreements()
     render_rows(output, "Agreements", AGREEMENT_COLUMNS, rows, empty="no agreements")
+    replica_note(ctx)
 
 
 @app.command()
 def show(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> None:
     """The current state of an agreement, its parties and its flags."""
     render_state(ledger_of(ctx).show(key), output)
+    if output is not Format.json:
+        replica_note(ctx)
 
 
 def render_state(state: dict[str, Any], output: Format) -> None:
@@ -174,6 +178,7 @@ def flags(
     except InvalidArgument as error:  # the only argument the parsers cannot check alone
         raise typer.BadParameter(str(error), param_hint="'--party'") from None
     render_flags(rows, output)
+    replica_note(ctx)
 
 
 @app.command()
@@ -192,6 +197,7 @@ def timeline(
         render_chart(state, entries)
         return
     render_rows(output, f"Timeline of {key}", TIMELINE_COLUMNS, entries)
+    replica_note(ctx)
 
 
 def _event_label(entry: dict[str, Any]) -> str:
@@ -331,3 +337,22 @@ def parties(
     title = f"Parties of {key}" if key else f"Agreements of {party}"
     columns = STATUS_COLUMNS if key else AGREEMENT_STATUS_COLUMNS
     render_rows(output, title, columns, rows, empty=f"no agreement has a party {party}")
+    replica_note(ctx)
+
+
+def replica_note(ctx: typer.Context) -> None:
+    """Below a table (or on stderr beside JSON and CSV), how far a replica's read models
+    lag the log, and which answers were computed from the log instead."""
+    replica = ledger_of(ctx).replica
+    if replica is None:
+        return
+    recomputed = ", ".join(replica["recomputed"]) or "none"
+    line = (
+        f"read-only replica: the read models are {replica['behind']} event(s) behind the log; "
+        f"computed from the log instead: {recomputed}"
+    )
+    typer.echo(visible(line), err=_machine_output(ctx))
+
+
+def _machine_output(ctx: typer.Context) -> bool:
+    return ctx.params.get("output") in (RowsFormat.json, RowsFormat.csv, Format.json)

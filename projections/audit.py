@@ -99,12 +99,18 @@ class Audit:
         }
 
 
-def audit(projector: Projector, now: datetime | None = None) -> Audit:
+def audit(
+    projector: Projector,
+    now: datetime | None = None,
+    *,
+    catch_up: bool = True,
+    skip: set[str] | None = None,
+) -> Audit:
     """Compare the stored read models with a scratch rebuild from the log."""
     now = now or datetime.now(UTC)
     result = Audit()
     try:
-        _audit(projector, now, result)
+        _audit(projector, now, result, catch_up, skip or set())
     except StorageError as error:
         # What cannot be read cannot be compared: that is the audit's finding.
         result.differences.append(Difference("(ledger)", "*", str(error)))
@@ -121,8 +127,13 @@ def audit(projector: Projector, now: datetime | None = None) -> Audit:
     return result
 
 
-def _audit(projector: Projector, now: datetime, result: Audit) -> None:
-    projector.catch_up(now)
+def _audit(
+    projector: Projector, now: datetime, result: Audit, catch_up: bool, skip: set[str]
+) -> None:
+    """Compare every agreement but those in ``skip`` (on a replica: the ones its read models
+    are known to be behind on), after catching up where the database can be written."""
+    if catch_up:
+        projector.catch_up(now)
     seen: set[str] = set()
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = create_engine(f"sqlite:///{Path(scratch_dir) / 'scratch.db'}")
@@ -130,6 +141,8 @@ def _audit(projector: Projector, now: datetime, result: Audit) -> None:
         with projector.ledger.engine.connect() as stored, scratch.begin() as fresh:
             for projection in projector.projections(now):
                 seen.add(projection.key)
+                if projection.key in skip:
+                    continue
                 store.write(fresh, projection)
                 result.agreements_checked += 1
                 _compare(result, projection, stored, fresh)

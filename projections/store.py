@@ -167,6 +167,20 @@ EVENT_IDS = sql_table("ledger_events", sql_column("id"))
 
 
 @guarded
+def head(connection: Connection) -> int:
+    """The position of the newest event in the log."""
+    return int(connection.execute(select(func.max(EVENT_IDS.c.id))).scalar() or 0)
+
+
+@guarded
+def read_only(connection: Connection) -> bool:
+    """Whether this database is a read-only replica (a PostgreSQL hot standby)."""
+    if connection.dialect.name != "postgresql":
+        return False
+    return bool(connection.execute(select(func.pg_is_in_recovery())).scalar())
+
+
+@guarded
 def up_to_date(connection: Connection, now: datetime) -> bool:
     """Whether the read models reflect every stored event and the time ``now``.
 

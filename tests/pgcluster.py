@@ -133,6 +133,59 @@ def start() -> Cluster:
     return Cluster(folder, port, as_user)
 
 
+def start_standby(primary: Cluster) -> Cluster:
+    """A streaming hot standby of ``primary`` (``pg_basebackup -R``); the caller stops it."""
+    folder = Path(tempfile.mkdtemp(prefix="ledger-pg-standby-"))
+    if primary.as_user:
+        uid = _uid("postgres")
+        assert uid is not None
+        os.chown(folder, uid, -1)
+        folder.chmod(0o700)
+    data = folder / "data"
+    subprocess.run(
+        [
+            *primary.as_user,
+            str(find_bin("pg_basebackup")),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(data),
+            "-R",
+            "-X",
+            "stream",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    port = _free_port()
+    # A hot standby needs at least the primary's max_connections.
+    options = (
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c hot_standby=on "
+        "-c max_connections=200"
+    )
+    subprocess.run(
+        [
+            *primary.as_user,
+            str(find_bin("pg_ctl")),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "start",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return Cluster(folder, port, primary.as_user)
+
+
 if __name__ == "__main__":
     cluster = start()
     print(cluster.url)

@@ -16,12 +16,13 @@ A refused event raises ``Rejected`` (with ``.rule``, ``.agreement``,
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from agreement_ledger.ledger.errors import InvalidArgument, UnknownAgreement
+from agreement_ledger.ledger.errors import InvalidArgument, StorageError, UnknownAgreement
 from agreement_ledger.ledger.storage import ensure_schema, is_in_memory, normalise_url
 from agreement_ledger.projections import store
 
@@ -338,7 +339,8 @@ class Ledger:
         """Rebuild the read models in scratch space and report any drift from the stored ones."""
         from agreement_ledger.projections.audit import audit
 
-        self.read_models()
+        with contextlib.suppress(StorageError):  # what cannot be read, the audit reports
+            self.read_models()
         if self.replica is None:
             return audit(self.projector).as_json()
         result = audit(self.projector, catch_up=False, skip=set(self._recomputed)).as_json()

@@ -10,10 +10,11 @@ import typer
 
 from agreement_ledger.cli.app import app, fail
 from agreement_ledger.cli.common import (
+    AsOf,
     Format,
     FormatOption,
+    KnownAt,
     ledger_of,
-    moment_value,
     print_json,
     print_table,
     write_output,
@@ -27,22 +28,8 @@ from agreement_ledger.ledger.text import decode_utf8, read_json, to_json, visibl
 def replay(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            parser=moment_value,
-            help="World time, read in the agreement's zone; a date means its end",
-        ),
-    ] = None,
-    known_at: Annotated[
-        str | None,
-        typer.Option(
-            "--known-at",
-            parser=moment_value,
-            help="Ledger time: only events recorded by then (UTC if no offset)",
-        ),
-    ] = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
     output: FormatOption = Format.table,
 ) -> None:
     """The state of an agreement as of a world time, as the ledger knew it at a ledger time."""
@@ -270,14 +257,8 @@ def report(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Agreement key")],
     out: Annotated[str, typer.Option("-o", "--output", help="HTML file to write (- for stdout)")],
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", parser=moment_value, help="World time, as in `replay`"),
-    ] = None,
-    known_at: Annotated[
-        str | None,
-        typer.Option("--known-at", parser=moment_value, help="Ledger time, as in `replay`"),
-    ] = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
 ) -> None:
     """Write a self-contained HTML report: state, timeline, flags, history, verification."""
     html = ledger_of(ctx).report(key, as_of, known_at)

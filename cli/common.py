@@ -111,6 +111,22 @@ def metavar_of(values: Sequence[str]) -> str:
     return "[" + "|".join(values) + "]"
 
 
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        parser=moment_value,
+        help="World time, read in the agreement's zone; a date means its end",
+    ),
+]
+KnownAt = Annotated[
+    str | None,
+    typer.Option(
+        "--known-at",
+        parser=moment_value,
+        help="Ledger time: only events recorded by then (UTC if no offset)",
+    ),
+]
 RowsFormatOption = Annotated[
     RowsFormat,
     typer.Option("--format", help="table for people, json for scripts, csv for spreadsheets"),

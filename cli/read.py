@@ -11,9 +11,11 @@ from rich.text import Text
 
 from agreement_ledger.cli.app import app
 from agreement_ledger.cli.common import (
+    AsOf,
     Column,
     Format,
     FormatOption,
+    KnownAt,
     RowsFormat,
     RowsFormatOption,
     cell,
@@ -22,7 +24,6 @@ from agreement_ledger.cli.common import (
     field_of,
     ledger_of,
     metavar_of,
-    moment_value,
     party_value,
     print_json,
     print_table,
@@ -311,14 +312,8 @@ def parties(
         str | None,
         typer.Option("--party", parser=party_value, help="Every agreement of this party"),
     ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", parser=moment_value, help="World time, as in `replay`"),
-    ] = None,
-    known_at: Annotated[
-        str | None,
-        typer.Option("--known-at", parser=moment_value, help="Ledger time, as in `replay`"),
-    ] = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
     output: RowsFormatOption = RowsFormat.table,
 ) -> None:
     """The status table: a row per participant (signature, consent with its instrument,

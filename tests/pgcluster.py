@@ -114,12 +114,18 @@ def start() -> Cluster:
         f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
+    _pg_start(as_user, folder, options)
+    return Cluster(folder, port, as_user)
+
+
+def _pg_start(as_user: list[str], folder: Path, options: str) -> None:
+    """Start the server of ``folder/data`` with ``options``, logging to ``folder/log``."""
     subprocess.run(
         [
             *as_user,
             str(find_bin("pg_ctl")),
             "-D",
-            str(data),
+            str(folder / "data"),
             "-o",
             options,
             "-l",
@@ -130,7 +136,6 @@ def start() -> Cluster:
         capture_output=True,
         check=True,
     )
-    return Cluster(folder, port, as_user)
 
 
 def start_standby(primary: Cluster) -> Cluster:
@@ -167,22 +172,7 @@ def start_standby(primary: Cluster) -> Cluster:
         f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c hot_standby=on "
         "-c max_connections=200"
     )
-    subprocess.run(
-        [
-            *primary.as_user,
-            str(find_bin("pg_ctl")),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(folder / "log"),
-            "-w",
-            "start",
-        ],
-        capture_output=True,
-        check=True,
-    )
+    _pg_start(primary.as_user, folder, options)
     return Cluster(folder, port, primary.as_user)
 
 

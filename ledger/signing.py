@@ -89,12 +89,19 @@ def signature_problem(document: dict[str, Any], key: Ed25519PublicKey) -> str | 
     signature = document.get("signature")
     if not isinstance(signature, dict) or signature.get("algorithm") != ALGORITHM:
         return "the digest is not signed (no Ed25519 signature)"
+    mine = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    named = str(signature.get("public_key"))
+    if named != base64.b64encode(mine).decode("ascii"):
+        return (
+            "the digest's signature does not match: it was signed with another key "
+            "than the one given"
+        )
     try:
         value = base64.b64decode(str(signature.get("value")), validate=True)
         key.verify(value, signed_bytes(document))
     except (ValueError, InvalidSignature):
         return (
-            "the digest's signature does not match: altered after it was signed, "
-            "or signed with another key"
+            "the digest's signature does not match: the digest was altered after it was "
+            "signed"
         )
     return None

@@ -184,11 +184,14 @@ def test_a_digest_altered_after_signing_or_checked_with_another_key_fails(origin
     altered.write_text(json.dumps(document))
     other = tmp_path / "other.key"
     assert run("keygen", str(other)).exit_code == 0
-    for path, key in ((altered, f"{original[3]}.pub"), (digest, f"{other}.pub")):
+    for path, key, which in (
+        (altered, f"{original[3]}.pub", "altered after it was signed"),
+        (digest, f"{other}.pub", "signed with another key"),
+    ):
         result = cli("verify", "--digest", str(path), "--key", key, "--format", "json")
         assert result.exit_code == 1
         (problem,) = json.loads(result.stdout)["problems"]
-        assert "signature does not match" in problem["problem"]
+        assert "signature does not match" in problem["problem"] and which in problem["problem"]
     unsigned = tmp_path / "unsigned.json"
     assert cli("digest", "-o", str(unsigned)).exit_code == 0
     result = cli("verify", "--digest", str(unsigned), "--key", f"{original[3]}.pub")

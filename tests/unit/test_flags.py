@@ -326,3 +326,82 @@ def test_a_crashing_rule_becomes_a_reported_flag(monkeypatch):
     failed = [f for f in projection.flags if f.code == "rule_failed"]
     assert len(failed) == 1 and "the broken rule failed: ValueError: boom" in failed[0].message
     assert only(projection, "notified_after_entry_into_force")  # the other rules still ran
+
+
+# -- requirements that point at a step, with a lead (contract version 2) ----------------
+
+
+def _required_before(before, lead, *extra):
+    notify = {"party": "AA", "body": "Parliament", "before": before, "lead": lead}
+    if before == "termination_notified":
+        notify["about"] = "withdrawal"
+    return [
+        event(
+            "req",
+            "registered",
+            title="T",
+            tz="UTC",
+            open=True,
+            parties=["AA", "BB"],
+            requires_ratification=["AA"],
+            notify=[notify],
+        ),
+        event("req", "signed", party="AA", occurred="2020-01-01"),
+        event("req", "signed", party="BB", occurred="2020-01-01"),
+        *extra,
+    ]
+
+
+def _notified(day, about=None):
+    fields = {"party": "AA", "body": "Parliament", "occurred": day}
+    if about:
+        fields["about"] = about
+    return event("req", "notified", id="told", **fields)
+
+
+@pytest.mark.parametrize(
+    ("told", "expected"),
+    [
+        ("2020-03-01", []),  # 92 days ahead of consent: in time
+        ("2020-05-01", [("notified_late", "AA", "definite")]),  # 31 days ahead, 60 required
+        ("2020-04-02", [("notified_late", "AA", "possible")]),  # the deadline falls that day
+    ],
+)
+def test_a_notification_due_sixty_days_before_consent(told, expected):
+    lines = _required_before(
+        "consent",
+        "P60D",
+        _notified(told),
+        event("req", "ratified", party="AA", occurred="2020-06-01"),
+    )
+    flags = [
+        c
+        for c in codes(projected(lines, "2020-07-01T12:00Z"))
+        if c[0] in ("notified_late", "notification_missing")
+    ]
+    assert flags == expected
+
+
+def test_a_notification_before_consent_never_made_is_missing_once_consent_is_given():
+    before = _required_before("consent", "P60D")
+    assert only(projected(before, "2020-12-31"), "notification_missing") == []  # no consent yet
+    lines = [*before, event("req", "ratified", party="AA", occurred="2020-06-01")]
+    assert only(projected(lines, "2020-06-02"), "notification_missing") == [
+        ("notification_missing", "AA", "definite")
+    ]
+
+
+def test_a_withdrawal_must_be_notified_120_days_ahead_and_is_no_late_entry_into_force():
+    lines = _required_before(
+        "termination_notified",
+        "P120D",
+        event("req", "ratified", party="AA", occurred="2020-02-01"),
+        event("req", "entered_into_force", occurred="2020-03-01"),
+        _notified("2023-01-10", about="withdrawal"),
+        event(
+            "req", "termination_notified", party="AA", effective="2023-09-01", occurred="2023-03-01"
+        ),
+    )
+    flags = codes(projected(lines, "2023-04-01"))
+    assert ("notified_late", "AA", "definite") in flags  # 50 days ahead, 120 required
+    assert not [c for c in flags if c[0] == "notified_after_entry_into_force"]

@@ -27,6 +27,7 @@ class OneLineErrors(TyperGroup):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        readable_metavars(self)
         if sys.stdout is None:  # started with standard output closed: nowhere to answer
             fail("standard output is closed; nothing could be written", 2)
         try:
@@ -54,6 +55,59 @@ class OneLineErrors(TyperGroup):
         except Exception as error:
             fail(*unforeseen(error))
         sys.exit(result if isinstance(result, int) else 0)
+
+
+METAVARS = {
+    "db": "URL",
+    "actor": "NAME",
+    "key": "KEY",
+    "party": "PARTY",
+    "successor": "PARTY",
+    "predecessor": "PARTY",
+    "from_": "PARTY",
+    "to": "PARTY",
+    "requires_ratification": "PARTY",
+    "occurred": "DATE",
+    "effective": "DATE",
+    "expires": "DATE",
+    "as_of": "MOMENT",
+    "known_at": "MOMENT",
+    "tz": "ZONE",
+    "party_tz": "CODE=ZONE",
+    "party_name": "CODE=NAME",
+    "event_id": "ID",
+    "after": "ID",
+    "target": "ID",
+    "objects_to": "ID",
+    "notice_period": "DURATION",
+    "notify": "PARTY:BODY[:WITHIN]",
+    "field": "NAME=VALUE",
+    "json_": "JSON|-",
+    "out": "FILE|-",
+    "digest": "FILE",
+    "public_key": "FILE",
+    "proof": "FILE",
+    "sign": "FILE",
+    "interval": "SECONDS",
+    "code": "CODE",
+}
+"""How ``--help`` names the value of each option and argument (TEXT when not listed)."""
+
+
+def readable_metavars(command: Any) -> None:
+    """Name every value in ``--help`` in words (``DATE``, ``PARTY``) instead of ``<str>``."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "metavar", None) is not None or getattr(param, "is_flag", False):
+            continue
+        annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+        if getattr(annotation, "__origin__", None) is list:  # a repeatable option
+            annotation = annotation.__args__[0]
+        if annotation is str:
+            param.metavar = METAVARS.get(param.name or "", "TEXT")
+        elif annotation is float:
+            param.metavar = METAVARS.get(param.name or "", "NUMBER")
+    for sub in getattr(command, "commands", {}).values():
+        readable_metavars(sub)
 
 
 def reader_stopped() -> None:
@@ -88,11 +142,22 @@ def fail(message: str, code: int) -> None:
 app = typer.Typer(
     cls=OneLineErrors,
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="An event-sourced, tamper-evident ledger of agreements between parties.",
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"ledger (agreement-ledger) {version('agreement-ledger')}")
+        except PackageNotFoundError:
+            typer.echo("ledger (agreement-ledger), version unknown (not installed)")
+        raise typer.Exit()
 
 
 @dataclass
@@ -107,6 +172,12 @@ class Settings:
 @app.callback()
 def settings(
     ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
     db: Annotated[
         str | None,
         typer.Option(

@@ -332,8 +332,12 @@ class Ledger:
     def restore(self, data: bytes) -> int:
         """Load an export into this (empty) ledger keeping every event's provenance."""
         from agreement_ledger.ledger.application import read_export
+        from agreement_ledger.projections.project import project
 
-        return self.application.restore(read_export(data))
+        now = datetime.now(UTC)
+        return self.application.restore(
+            read_export(data), readable=lambda stream: project(stream, as_of=now)
+        )
 
     def audit(self) -> dict[str, Any]:
         """Rebuild the read models in scratch space and report any drift from the stored ones."""

@@ -81,6 +81,8 @@ def verify(
         raise typer.BadParameter(
             "a proof is checked against a digest: give --digest too", param_hint="'--proof'"
         )
+    if proof is not None and file is not None:
+        raise typer.BadParameter("check an export or a proof, one at a time", param_hint="'--file'")
     offline = file is not None or proof is not None
     if offline and key is not None:
         raise typer.BadParameter(
@@ -89,10 +91,14 @@ def verify(
     key_bytes = _read_file(public_key, "--key") if public_key is not None else None
     if offline:
         export = _read_file(file, "--file") if file is not None else None
-        proof_document = _json_file(proof, "--proof", obj=False) if proof is not None else None
+        proof_document = _json_file(proof, "--proof", obj=True) if proof is not None else None
         result = verify_offline(document, export=export, proof=proof_document, public_key=key_bytes)
     else:
         result = ledger_of(ctx).verify(key, document, public_key=key_bytes)
+    if document is not None and key_bytes is None and "signature" in document:
+        typer.echo(
+            "note: the digest is signed; give --key PUBFILE to check its signature", err=True
+        )
     _report(result, output)
     if not result["ok"]:
         raise typer.Exit(1)

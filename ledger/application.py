@@ -316,7 +316,11 @@ class Ledger(Application[Any]):
             stored.record["corrected_by"] = corrected_by.get(stored.record["id"], [])
         return records
 
-    def restore(self, records: list[dict[str, Any]]) -> int:
+    def restore(
+        self,
+        records: list[dict[str, Any]],
+        readable: Callable[[list[Agreement.Event]], object] | None = None,
+    ) -> int:
         """Load an export into an empty ledger, keeping every event's provenance.
 
         Ids, versions, ``recorded_at``, ``recorded_by`` and hashes are kept, so the
@@ -336,6 +340,8 @@ class Ledger(Application[Any]):
             events = [restored_event(r) for r in sorted(records, key=_recording_order)]
         except (Rejected, ValueError, KeyError, TypeError) as error:
             raise ChainBroken(f"{error}; nothing restored") from None
+        for stream in _streams_of(events):
+            _check_restorable(stream, readable)
         try:
             with self.recorder.transaction(commit=True):  # type: ignore[attr-defined]
                 if self.recorder.max_notification_id():
@@ -371,7 +377,7 @@ class Ledger(Application[Any]):
         """Re-check every hash chain (or one agreement's), optionally against a digest."""
         if key is not None and next(self.store.rows(key, batch_size=1), None) is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-        result = verify(self.store.rows(key), self.mapper.transcoder.decode, digest)
+        result = verify(self.store.rows(key), self.mapper.transcoder.decode, digest, only=key)
         if digest is not None and key is None and result.ok:
             check_merkle_root(digest, self.store.event_hashes(), result)
         return result
@@ -401,6 +407,42 @@ class StoredButNotProjected(StorageError):
             "do not append them again"
         )
         self.result = result
+
+
+def _streams_of(events: list[Agreement.Event]) -> list[list[Agreement.Event]]:
+    streams: dict[str, list[Agreement.Event]] = {}
+    for event in events:
+        streams.setdefault(event.agreement, []).append(event)
+    return list(streams.values())
+
+
+def _check_restorable(
+    stream: list[Agreement.Event], readable: Callable[[list[Agreement.Event]], object] | None
+) -> None:
+    """A restored stream must be one the ledger could have written: recorded in version
+    order, ids used once, recorded by someone, foldable into its agreement, and readable
+    by the projection (``readable``). Otherwise nothing is restored."""
+    key = stream[0].agreement
+    versions = [e.originator_version for e in stream]
+    ids = [e.event_id for e in stream]
+    problem = None
+    if versions != sorted(versions):
+        problem = "its events were recorded out of version order"
+    elif len(set(ids)) != len(ids):
+        problem = "an event id is used twice"
+    elif any(not isinstance(e.recorded_by, str) or actor_problem(e.recorded_by) for e in stream):
+        problem = "an event has no valid recorded_by"
+    else:
+        try:
+            aggregate: Any = None
+            for event in sorted(stream, key=lambda e: e.originator_version):
+                aggregate = event.mutate(aggregate)
+            if readable is not None:
+                readable(sorted(stream, key=lambda e: e.originator_version))
+        except Exception as error:
+            problem = f"it cannot be read back ({type(error).__name__}: {error})"
+    if problem is not None:
+        raise ChainBroken(f"{key}: {problem}; nothing restored")
 
 
 def _recording_order(record: dict[str, Any]) -> tuple[int, str, int]:

@@ -3,7 +3,7 @@
 Whoever can rewrite the database can rewrite a digest kept next to it; a digest
 signed with a key kept elsewhere cannot be rewritten without the key. The
 signature covers the canonical serialisation (``ledger.chain``) of the digest
-document without its ``signature``, ``verified`` and ``created_at`` keys.
+document without its ``signature`` (``created_at`` and ``verified`` included).
 Keys are PEM files: the private key PKCS#8 (written with mode 0600), the public
 key SubjectPublicKeyInfo (``FILE.pub``).
 """
@@ -23,7 +23,8 @@ from agreement_ledger.ledger.chain import canonical_bytes
 from agreement_ledger.ledger.errors import InvalidArgument
 
 ALGORITHM = "ed25519"
-UNSIGNED_KEYS = ("signature", "verified", "created_at")
+UNSIGNED_KEYS = ("signature",)
+"""Everything else is signed, ``created_at`` too: the signer vouches for when it was taken."""
 
 
 def keygen(path: Path) -> Path:
@@ -100,8 +101,5 @@ def signature_problem(document: dict[str, Any], key: Ed25519PublicKey) -> str | 
         value = base64.b64decode(str(signature.get("value")), validate=True)
         key.verify(value, signed_bytes(document))
     except (ValueError, InvalidSignature):
-        return (
-            "the digest's signature does not match: the digest was altered after it was "
-            "signed"
-        )
+        return "the digest's signature does not match: the digest was altered after it was signed"
     return None

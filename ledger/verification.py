@@ -97,6 +97,7 @@ class Link:
     hash: str | None
     problems: tuple[str, ...] = ()
     label: str | None = None  # how to name the stream while its agreement is unknown
+    kind: str | None = None  # the event's type, where it could be read
 
 
 @dataclass
@@ -116,16 +117,24 @@ class _Stream:
 
 
 def verify(
-    rows: Iterable[StoredRow], decode: Decode, digest: dict[str, Any] | None = None
+    rows: Iterable[StoredRow],
+    decode: Decode,
+    digest: dict[str, Any] | None = None,
+    only: str | None = None,
 ) -> Verification:
     """Check every chain in stored ``rows`` (ordered by stream, then version)."""
-    return check_links((link_of_row(row, decode) for row in rows), digest)
+    return check_links((link_of_row(row, decode) for row in rows), digest, only)
 
 
-def check_links(links: Iterable[Link], digest: dict[str, Any] | None = None) -> Verification:
-    """Check every chain in ``links`` (ordered by stream, then version), and the digest."""
+def check_links(
+    links: Iterable[Link], digest: dict[str, Any] | None = None, only: str | None = None
+) -> Verification:
+    """Check every chain in ``links`` (ordered by stream, then version), and the digest
+    (only the head of agreement ``only`` when the links are that one agreement's)."""
     result = Verification()
     wanted = _digest_heads(digest, result) if digest is not None else {}
+    if only is not None:
+        wanted = {key: head for key, head in wanted.items() if key == only}
     stream: _Stream | None = None
     for link in links:
         if stream is None or link.stream != stream.id:
@@ -170,6 +179,7 @@ def link_of_row(row: StoredRow, decode: Decode) -> Link:
         stored_hash,
         tuple(problems),
         label,
+        record.get("type"),
     )
 
 
@@ -179,7 +189,7 @@ EXPORT_ONLY_KEYS = ("seq", "hash", "corrected_by")
 def link_of_record(record: dict[str, Any]) -> Link:
     """An export record (a line of ``ledger export``) as a link of its agreement's chain."""
     agreement, version = record.get("agreement"), record.get("version")
-    if not isinstance(agreement, str) or not isinstance(version, int):
+    if not isinstance(agreement, str) or not _whole(version):
         return Link("(unreadable)", 0, None, None, None, ("not an export record",), "(export)")
     problems = []
     stored_hash = record.get("hash")
@@ -193,13 +203,25 @@ def link_of_record(record: dict[str, Any]) -> Link:
         prev_hash if isinstance(prev_hash, str) else None,
         stored_hash if isinstance(stored_hash, str) else None,
         tuple(problems),
+        kind=record.get("type") if isinstance(record.get("type"), str) else None,
     )
 
 
 def check_export(records: Iterable[dict[str, Any]], digest: dict[str, Any] | None) -> Verification:
-    """Check the chains of an export (any order of lines) with no database."""
+    """Check the chains of an export (any order of lines) with no database; against a
+    format 2 digest also its number of events and Merkle root, in ``seq`` order."""
+    records = list(records)
     links = sorted((link_of_record(r) for r in records), key=lambda k: (str(k.stream), k.version))
-    return check_links(links, digest)
+    result = check_links(links, digest)
+    if digest is not None and result.ok:
+        ordered = sorted(records, key=lambda r: r.get("seq") if _whole(r.get("seq")) else 0)
+        check_merkle_root(digest, (str(r.get("hash")) for r in ordered), result)
+    return result
+
+
+def _whole(value: Any) -> bool:
+    """An integer of JSON, not a boolean, a float or a numeric string."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_link(
@@ -218,6 +240,8 @@ def _check_link(
         problem(f"event names agreement {link.agreement!r} (forged or moved)")
     for text in link.problems:
         problem(text)
+    if link.version == 1 and link.kind is not None and link.kind != "registered":
+        problem("the stream does not begin with its registration (registered)")
     if link.agreement is None:
         stream.last_hash = None
         return
@@ -253,9 +277,13 @@ def _finish(stream: _Stream, result: Verification, wanted: dict[str, tuple[int, 
 
 def _digest_heads(digest: dict[str, Any], result: Verification) -> dict[str, tuple[int, str]]:
     try:
-        streams = digest["streams"]
-        expected = digest_hash(streams, digest["events"], digest.get("merkle_root"))
-        heads = {_text(s["agreement"]): (int(s["version"]), _text(s["hash"])) for s in streams}
+        streams, events, root = digest["streams"], digest["events"], digest.get("merkle_root")
+        if not isinstance(streams, list) or not _whole(events):
+            raise TypeError("streams must be a list, events a whole number")
+        if digest.get("format") == DIGEST_FORMAT and not _hex_hash(root):
+            raise TypeError("a format 2 digest names its Merkle root")
+        expected = digest_hash(streams, events, root)
+        heads = {_text(s["agreement"]): (_int(s["version"]), _text(s["hash"])) for s in streams}
     except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
         result.problems.append(Problem("(digest)", None, "the digest file is not a ledger digest"))
         return {}
@@ -270,7 +298,7 @@ def check_merkle_root(digest: dict[str, Any], hashes: Iterable[str], result: Ver
     """A format 2 digest also names the Merkle root of the first ``events`` events:
     any of them changed, removed or reordered since is found, not only stream heads."""
     wanted = digest.get("merkle_root")
-    if not isinstance(wanted, str) or not isinstance(digest.get("events"), int):
+    if not isinstance(wanted, str) or not _whole(digest.get("events")):
         return
     leaves = [bytes.fromhex(h) for h, _ in zip(hashes, range(digest["events"]), strict=False)]
     if len(leaves) < digest["events"]:
@@ -289,6 +317,18 @@ def check_merkle_root(digest: dict[str, Any], hashes: Iterable[str], result: Ver
                 "the events the digest covers are not the ledger's: Merkle root differs",
             )
         )
+
+
+def _int(value: Any) -> int:
+    if not _whole(value):
+        raise TypeError("expected a whole number")
+    return int(value)
+
+
+def _hex_hash(value: Any) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
 
 
 def _text(value: Any) -> str:
@@ -385,7 +425,7 @@ def check_proof(proof: Any, digest: dict[str, Any]) -> Verification:
 
     try:
         record = proof["record"]
-        index, size = int(proof["leaf_index"]), int(proof["tree_size"])
+        index, size = _int(proof["leaf_index"]), _int(proof["tree_size"])
         path = [bytes.fromhex(h) for h in proof["audit_path"]]
         leaf = bytes.fromhex(record["hash"])
     except (KeyError, TypeError, ValueError, AttributeError):

@@ -81,7 +81,14 @@ class Facts:
         state = history.effective_state()
         every = [f for f in state.facts.values() if f.envelope.type != EventKind.CORRECTED]
         begun = [f for f in every if f.occurred is None or f.occurred.start <= as_of]
-        registration = next(f.envelope for f in every if f.envelope.type == EventKind.REGISTERED)
+        registration = next(
+            (f.envelope for f in every if f.envelope.type == EventKind.REGISTERED), None
+        )
+        if registration is None:
+            raise StorageError(
+                f"the stored stream of {history.key!r} has no registration in force "
+                "(damaged); run `ledger verify` to see where"
+            )
         corrected_by: dict[str, list[str]] = {}
         for event in stream:
             if event.TYPE is EventKind.CORRECTED:

@@ -305,3 +305,152 @@ def test_the_hashed_bytes_are_rfc_8785_on_every_event_of_the_fixtures(original):
     for record in records:
         hashed = {k: v for k, v in record.items() if k not in UNHASHED_KEYS}
         assert canonical_bytes(hashed) == rfc8785.dumps(hashed), record["id"]
+
+
+# -- found by an auditor's and an attacker's review -----------------------------------------
+
+
+def _rechain(records: list[dict]) -> list[dict]:
+    """What a forger with the export does: recompute every hash and link consistently."""
+    from agreement_ledger.ledger.chain import GENESIS, record_hash
+
+    previous: dict[str, str] = {}
+    for record in sorted(records, key=lambda r: (r["agreement"], r["version"])):
+        record["prev_hash"] = previous.get(record["agreement"], GENESIS)
+        record["hash"] = record_hash(record)
+        previous[record["agreement"]] = record["hash"]
+    return records
+
+
+def _write(path: Path, records: list[dict]) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
+    return path
+
+
+def test_a_consistent_forgery_without_a_registration_is_neither_restored_nor_verified(
+    original, new_db, tmp_path
+):
+    _, _, export, _ = original
+    records = [
+        r for r in lines_of(export) if not (r["agreement"] == "tisa-2014" and r["version"] == 1)
+    ]
+    for record in records:
+        if record["agreement"] == "tisa-2014":
+            record["version"] -= 1
+    forged = _write(tmp_path / "forged.jsonl", _rechain(records))
+    copy = new_db()
+    result = run("--db", copy, "import", "--restore", str(forged))
+    assert result.exit_code == 1, result.output
+    assert "nothing restored" in result.stderr and count_events(copy) == 0
+    checked = run("verify", "--file", str(forged), "--format", "json")
+    assert checked.exit_code == 1
+    assert any(
+        "does not begin with its registration" in p["problem"]
+        for p in json.loads(checked.stdout)["problems"]
+    )
+
+
+def test_a_restore_that_could_not_be_read_back_writes_nothing(original, new_db, tmp_path):
+    _, _, export, _ = original
+    records = lines_of(export)
+    tisa = max(r["version"] for r in records if r["agreement"] == "tisa-2014")
+    records.append(
+        {
+            "agreement": "tisa-2014",
+            "type": "corrected",
+            "id": "retract-registration",
+            "target": "registered",
+            "retracted": True,
+            "version": tisa + 1,
+            "recorded_at": "2026-11-27T12:00:00.000000Z",
+            "recorded_by": "forger",
+            "seq": 10_000,
+        }
+    )
+    forged = _write(tmp_path / "forged.jsonl", _rechain(records))
+    copy = new_db()
+    result = run("--db", copy, "import", "--restore", str(forged))
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
+    assert count_events(copy) == 0
+
+
+def test_an_export_checked_offline_against_a_digest_covers_every_event_it_names(original, tmp_path):
+    _, digest, export, key = original
+    records = lines_of(export)
+    records.append(
+        {
+            "agreement": "pact-z",
+            "type": "registered",
+            "id": "pact-z/1",
+            "title": "Backdated",
+            "open": False,
+            "parties": [],
+            "version": 1,
+            "recorded_at": "2000-01-01T00:00:00.000000Z",
+            "recorded_by": "forger",
+            "seq": 0,
+        }
+    )
+    forged = _write(tmp_path / "backdated.jsonl", _rechain(records))
+    result = run(
+        "verify",
+        "--file",
+        str(forged),
+        "--digest",
+        str(digest),
+        "--key",
+        f"{key}.pub",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 1
+    assert any("Merkle root differs" in p["problem"] for p in json.loads(result.stdout)["problems"])
+
+
+def test_verifying_one_agreement_against_a_whole_ledger_s_digest(original):
+    cli, digest, _, _ = original
+    result = cli("verify", "tisa-2014", "--digest", str(digest))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"events": "86"},
+        {"events": 86.0},
+        {"merkle_root": 5},
+        {"streams": {}},
+    ],
+    ids=["events as text", "events as a float", "a root that is no hash", "streams not a list"],
+)
+def test_a_digest_of_the_wrong_types_is_not_a_digest(original, tmp_path, change):
+    cli, digest, _, _ = original
+    document = {**json.loads(digest.read_text()), **change}
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(document))
+    result = cli("verify", "--digest", str(path), "--format", "json")
+    assert result.exit_code == 1
+    assert (
+        json.loads(result.stdout)["problems"][0]["problem"]
+        == "the digest file is not a ledger digest"
+    )
+
+
+def test_a_null_proof_is_no_proof_and_a_proof_goes_alone(proved, tmp_path):
+    _, digest, proof = proved
+    null = tmp_path / "null.json"
+    null.write_text("null")
+    result = run("verify", "--proof", str(null), "--digest", str(digest))
+    assert result.exit_code == 1 and "not a ledger inclusion proof" in result.stdout
+    both = run("verify", "--proof", str(proof), "--file", str(null), "--digest", str(digest))
+    assert both.exit_code == 2
+
+
+def test_the_signature_vouches_for_when_the_digest_was_taken(original, tmp_path):
+    cli, digest, _, key = original
+    document = json.loads(digest.read_text())
+    document["created_at"] = "2001-01-01T00:00:00.000000Z"
+    path = tmp_path / "redated.json"
+    path.write_text(json.dumps(document))
+    result = cli("verify", "--digest", str(path), "--key", f"{key}.pub")
+    assert result.exit_code == 1 and "altered after it was signed" in result.stdout

@@ -101,7 +101,7 @@ def readable_metavars(command: Any) -> None:
             continue
         annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
         if getattr(annotation, "__origin__", None) is list:  # a repeatable option
-            annotation = annotation.__args__[0]
+            annotation = getattr(annotation, "__args__", (None,))[0]
         if annotation is str:
             param.metavar = METAVARS.get(param.name or "", "TEXT")
         elif annotation is float:

@@ -198,7 +198,7 @@ def link_of_record(record: dict[str, Any]) -> Link:
     prev_hash = record.get("prev_hash")
     return Link(
         agreement,
-        version,
+        _int(version),
         agreement,
         prev_hash if isinstance(prev_hash, str) else None,
         stored_hash if isinstance(stored_hash, str) else None,
@@ -214,9 +214,14 @@ def check_export(records: Iterable[dict[str, Any]], digest: dict[str, Any] | Non
     links = sorted((link_of_record(r) for r in records), key=lambda k: (str(k.stream), k.version))
     result = check_links(links, digest)
     if digest is not None and result.ok:
-        ordered = sorted(records, key=lambda r: r.get("seq") if _whole(r.get("seq")) else 0)
+        ordered = sorted(records, key=_seq_of)
         check_merkle_root(digest, (str(r.get("hash")) for r in ordered), result)
     return result
+
+
+def _seq_of(record: dict[str, Any]) -> int:
+    seq = record.get("seq")
+    return int(seq) if _whole(seq) else 0
 
 
 def _whole(value: Any) -> bool:

@@ -221,7 +221,7 @@ def check_export(records: Iterable[dict[str, Any]], digest: dict[str, Any] | Non
 
 def _seq_of(record: dict[str, Any]) -> int:
     seq = record.get("seq")
-    return int(seq) if _whole(seq) else 0
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
 
 
 def _whole(value: Any) -> bool:

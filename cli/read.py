@@ -30,7 +30,7 @@ from agreement_ledger.cli.common import (
     render_rows,
 )
 from agreement_ledger.ledger.errors import InvalidArgument
-from agreement_ledger.ledger.text import visible
+from agreement_ledger.ledger.text import to_json, visible
 from agreement_ledger.projections import parties as status_table
 from agreement_ledger.projections.chart import layout, track
 
@@ -351,3 +351,51 @@ def replica_note(ctx: typer.Context) -> None:
 
 def _machine_output(ctx: typer.Context) -> bool:
     return ctx.params.get("output") in (RowsFormat.json, RowsFormat.csv, Format.json)
+
+
+@app.command("types")
+def types_(
+    event_type: Annotated[
+        str | None, typer.Argument(metavar="TYPE", help="One type: its fields and an example")
+    ] = None,
+    output: FormatOption = Format.table,
+) -> None:
+    """The event types the ledger records, what each means, and their fields.
+
+    Example: ledger types statement_made
+    """
+    from agreement_ledger.cli import reference
+    from agreement_ledger.ledger.vocabulary import EventKind
+
+    if event_type is None:
+        rows = reference.types()
+        if output is Format.json:
+            print_json(rows)
+        else:
+            print_table(
+                "Event types", ["type", "meaning"], ([r["type"], r["meaning"]] for r in rows)
+            )
+        return
+    try:
+        kind = EventKind(event_type)
+    except ValueError:
+        raise typer.BadParameter(
+            f"unknown event type {event_type!r}; `ledger types` lists them", param_hint="TYPE"
+        ) from None
+    info = reference.detail(kind)
+    if output is Format.json:
+        print_json(info)
+        return
+    typer.echo(f"{info['type']}: {info['meaning']}")
+    typer.echo(f"occurred: {info['occurred']}")
+    if info["fields"]:
+        print_table(
+            f"Fields of {info['type']}",
+            ["field", "required", "takes", "default"],
+            (
+                [f["field"], "yes" if f["required"] else "no", f["takes"], f["default"]]
+                for f in info["fields"]
+            ),
+        )
+    typer.echo("example (ledger import, or ledger append KEY TYPE --json):")
+    typer.echo(to_json(info["example"]))

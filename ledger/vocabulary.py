@@ -161,6 +161,7 @@ def list_of(item: Normaliser) -> Normaliser:
             raise _fail(name, "a list", value)
         return [item(f"{name}[{i}]", element) for i, element in enumerate(value)]
 
+    check.description = f"list of {describe_value(item)}"  # type: ignore[attr-defined]
     return check
 
 
@@ -229,6 +230,32 @@ def mapping(name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not value:
         raise _fail(name, "a non-empty object of corrected fields", value)
     return dict(value)
+
+
+VALUE_DESCRIPTIONS: dict[Normaliser, str] = {
+    text: "text",
+    boolean: "true or false",
+    party_code: "party code (KR, US-DOD)",
+    party_or_depositary: "party code, or depositary",
+    iso_date: "date YYYY-MM-DD",
+    duration: "ISO-8601 duration (P30D, P6M, P1Y)",
+    time_zone: "IANA time zone (Asia/Seoul)",
+    event_ref: "event id",
+    party: "party: a code, or {code, name?, tz?}",
+    notification_requirement: "requirement {party, body, within?, about?, before?, lead?}",
+    citation: 'references {"unts": …, "cn": …, "url": …}',
+    mapping: "the corrected fields, as an object",
+}
+
+
+def describe_value(normalise: Normaliser) -> str:
+    """What a field takes, in words (for ``ledger types`` and ``docs/vocabulary.md``)."""
+    choices = getattr(normalise, "choices", None)
+    if choices:
+        return "one of " + ", ".join(choices)
+    return str(
+        getattr(normalise, "description", None) or VALUE_DESCRIPTIONS.get(normalise, "value")
+    )
 
 
 @dataclass(frozen=True)

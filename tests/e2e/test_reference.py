@@ -1,0 +1,59 @@
+"""The reference a clerk learns from: `ledger types`, the generated docs, --help, --version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agreement_ledger.cli import reference
+from agreement_ledger.cli.main import app
+from agreement_ledger.ledger.vocabulary import EVENT_TYPES, EventKind, read_envelope
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_types_lists_every_event_type_with_its_meaning():
+    rows = json.loads(run("types", "--format", "json").stdout)
+    assert [r["type"] for r in rows] == [kind.value for kind in EventKind]
+    assert all(r["meaning"] for r in rows)
+    assert "statement_made" in run("types").stdout
+
+
+@pytest.mark.parametrize("kind", list(EventKind))
+def test_each_type_shows_its_fields_and_an_example_that_the_ledger_accepts(kind):
+    info = json.loads(run("types", kind.value, "--format", "json").stdout)
+    assert [f["field"] for f in info["fields"]] == [f.name for f in EVENT_TYPES[kind].fields]
+    assert read_envelope(info["example"]).type is kind
+
+
+def test_an_unknown_type_is_a_usage_error():
+    result = run("types", "ratifyed")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "generate"),
+    [("vocabulary.md", reference.vocabulary_markdown), ("cli.md", reference.cli_markdown)],
+)
+def test_the_generated_reference_in_docs_is_current(name, generate):
+    assert (DOCS / name).read_text(encoding="utf-8") == generate(), (
+        f"docs/{name} is stale: run `python -m agreement_ledger.cli.reference`"
+    )
+
+
+def test_version_and_short_help():
+    assert run("--version").stdout.startswith("ledger (agreement-ledger) ")
+    assert run("-h").stdout.startswith("Usage: ")
+    shown = run("sign", "-h").stdout
+    assert (
+        "--occurred DATE" in shown
+        and "--tz ZONE" in shown
+        and "<str>" not in shown.split("Options:")[1]
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
@@ -224,13 +225,28 @@ class _Console(Console):
         reader_stopped()
 
 
+PIPED_WIDTH = 240
+"""Columns of a table written to a pipe or a file when ``COLUMNS`` does not say (wide, so
+that scripts grepping a table find whole lines; issue 15 revisits the layout)."""
+
+
+def output_width() -> int | None:
+    """``COLUMNS`` when set, else the terminal's width, else ``PIPED_WIDTH`` for a pipe."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 20:
+        return int(columns)
+    return None if sys.stdout.isatty() else PIPED_WIDTH
+
+
 def console() -> Console:
-    """A console for tables; a pipe or a file gets full width rather than 80 columns."""
-    return _Console(width=None if sys.stdout.isatty() else 240)
+    """A console for tables, as wide as the reader's (see ``output_width``)."""
+    return _Console(width=output_width())
 
 
 def cell(value: Any, style: str = "") -> Text:
     """Stored text as a table cell: never read as markup, control characters made visible."""
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(item) for item in value)
     return Text("" if value is None else visible(str(value)), style=style)
 
 
@@ -287,7 +303,7 @@ def _csv_value(value: Any) -> str:
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     table = Table(title=cell(title) if title else None, show_lines=False)
     for column in columns:
-        table.add_column(cell(column))
+        table.add_column(cell(column), overflow="fold")  # too narrow: wrapped, never cut short
     for row in rows:
         table.add_row(*(value if isinstance(value, Text) else cell(value) for value in row))
     console().print(table)

@@ -96,6 +96,30 @@ MAX_DURATION_DAYS = 366_000
 """About a thousand years: the longest duration a requirement or notice period may state."""
 
 
+_UNIT_WORDS = {
+    "Y": "year",
+    "M": "month",
+    "W": "week",
+    "D": "day",
+    "h": "hour",
+    "m": "minute",
+    "s": "second",
+}
+
+
+def duration_words(value: str) -> str:
+    """A duration said in words: ``P6M`` → ``6 months``, ``P1Y6M`` → ``1 year 6 months``."""
+    match = _DURATION.fullmatch(value)
+    if match is None:
+        return value
+    parts = []
+    for unit, number in match.groupdict().items():
+        if number:
+            count = int(number)
+            parts.append(f"{count} {_UNIT_WORDS[unit]}{'' if count == 1 else 's'}")
+    return " ".join(parts) or value
+
+
 def duration(name: str, value: Any) -> str:
     """An ISO-8601 duration in whole units (``P6M``, ``P30D``, ``P1Y6M``, ``PT12H``).
 

@@ -18,7 +18,7 @@ import isodate
 
 from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.ledger.rules import Fact
-from agreement_ledger.ledger.vocabulary import EventKind
+from agreement_ledger.ledger.vocabulary import EventKind, duration_words
 from agreement_ledger.ledger.worldtime import EARLIEST, LATEST, Order, as_utc_text, zone
 from agreement_ledger.projections.facts import Facts, end_of, relative_to, start_of
 from agreement_ledger.projections.state import AgreementState
@@ -213,14 +213,16 @@ def _deadline(facts: Facts, state: AgreementState, requirement: dict[str, str]) 
     if within is not None:
         earliest = _plus(start_of(step), within, zone_name)
         latest = _plus(end_of(step), within, zone_name)
-        wording = f"within {within} after entry into force on {step.envelope.occurred}"
+        wording = (
+            f"within {duration_words(within)} after entry into force on {step.envelope.occurred}"
+        )
         return Deadline(requirement, step, earliest, latest, wording)
     lead = requirement.get("lead")
     name = STEP_NAMES[requirement.get("before", "entry_into_force")]
     earliest, latest = start_of(step), end_of(step)
     if lead is not None:
         earliest, latest = _plus(earliest, lead, zone_name, -1), _plus(latest, lead, zone_name, -1)
-    ahead = f"at least {lead} before" if lead else "before"
+    ahead = f"at least {duration_words(lead)} before" if lead else "before"
     return Deadline(
         requirement, step, earliest, latest, f"{ahead} {name} on {step.envelope.occurred}"
     )

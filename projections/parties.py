@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agreement_ledger.ledger.vocabulary import duration_words
+
 MARKERS = {
     "accession": "a",
     "acceptance": "A",
@@ -78,10 +80,10 @@ def requirement_text(requirement: dict[str, Any]) -> str:
     """What a required notification asks, in words: ``at least P120D before notice of
     termination (about withdrawal)``, ``within P30D after entry into force``."""
     if requirement.get("within"):
-        when = f"within {requirement['within']} after entry into force"
+        when = f"within {duration_words(requirement['within'])} after entry into force"
     else:
         step = STEPS[requirement.get("before") or "entry_into_force"]
         lead = requirement.get("lead")
-        when = f"at least {lead} before {step}" if lead else f"before {step}"
+        when = f"at least {duration_words(lead)} before {step}" if lead else f"before {step}"
     about = requirement.get("about")
     return f"{when} (about {about.replace('_', ' ')})" if about and about != "conclusion" else when

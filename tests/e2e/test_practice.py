@@ -355,6 +355,6 @@ def test_the_show_table_says_what_each_requirement_asks(cli):
         ],
     }
     ok(cli("append", "fta", "registered", "--json", json.dumps(register)))
-    shown = cli("show", "fta").stdout
-    assert "at least P60D before consent to be bound" in shown
-    assert "at least P10D before notice of termination (about withdrawal)" in shown
+    shown = cli("show", "fta", env={"COLUMNS": "250"}).stdout
+    assert "at least 60 days before consent to be bound" in shown
+    assert "at least 10 days before notice of termination (about withdrawal)" in shown

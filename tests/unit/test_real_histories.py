@@ -229,7 +229,7 @@ def test_open_skies_congress_was_notified_late_and_no_other_notice_flag():
     ]
     late = next(f for f in projection.flags if f.code == "notified_late")
     assert set(late.events) >= {"os-us-congress-notified", "os-us-notice"}
-    assert "at least P120D before notice of termination" in late.message
+    assert "at least 120 days before notice of termination" in late.message
 
 
 def test_open_skies_nothing_is_due_before_the_withdrawal_notice():

@@ -36,10 +36,22 @@ def replay(
     state = ledger_of(ctx).replay(key, as_of, known_at)
     if output is Format.table:
         typer.echo(
-            f"as of {state['as_of']}"
-            + (f", as known at {state['known_at']}" if state["known_at"] else "")
+            visible(
+                _moment_said(as_of, state["as_of"], state["tz"] or "UTC")
+                + (f", as known at {state['known_at']}" if state["known_at"] else "")
+            )
         )
     render_state(state, output)
+
+
+def _moment_said(given: str | None, instant: str, zone: str) -> str:
+    """The as-of moment in the words and zone the user asked in: ``as of the end of
+    2014-12-27 in Asia/Seoul (2014-12-27T14:59:59.999999Z)``."""
+    if given is None:
+        return f"as of now ({instant})"
+    if "T" not in given:  # a date, month or year: its end in the agreement's zone
+        return f"as of the end of {given} in {zone} ({instant})"
+    return f"as of {given} ({instant})"
 
 
 @app.command()

@@ -37,8 +37,29 @@ from agreement_ledger.projections.chart import layout, track
 Key = Annotated[str, typer.Argument(help="Agreement key")]
 
 
+STATUS_STYLES = {
+    "in_force": "green",
+    "provisional": "cyan",
+    "consented": "cyan",
+    "suspended": "yellow",
+    "withdrawn": "red",
+    "terminated": "red",
+    "expired": "red",
+    "ended": "dim",
+    "succeeded": "dim",
+    "warning": "yellow",
+    "info": "blue",
+}
+"""Colours on a terminal (none in a pipe, or under NO_COLOR: Rich's own rule)."""
+
+
+def styled(name: str) -> Column:
+    return (name, lambda row: cell(row.get(name), STATUS_STYLES.get(str(row.get(name)), "")))
+
+
 AGREEMENT_COLUMNS: list[Column] = [
-    (name, field_of(name)) for name in ("agreement", "title", "kind", "status", "parties", "flags")
+    styled(name) if name == "status" else (name, field_of(name))
+    for name in ("agreement", "title", "kind", "status", "parties", "flags")
 ]
 
 
@@ -126,7 +147,7 @@ def _notification_rows(state: dict[str, Any]) -> list[list[Any]]:
 
 
 FLAG_COLUMNS: list[Column] = [
-    (name, field_of(name))
+    styled(name) if name == "severity" else (name, field_of(name))
     for name in ("agreement", "code", "severity", "certainty", "party", "message", "events")
 ]
 
@@ -293,7 +314,7 @@ def rebuild(ctx: typer.Context) -> None:
 STATUS_COLUMNS: list[Column] = [
     ("party", field_of("code")),
     ("name", field_of("name")),
-    ("status", field_of("status")),
+    styled("status"),
     ("signature", field_of("signed")),
     ("consent", status_table.consent_text),
     ("in force", field_of("in_force")),

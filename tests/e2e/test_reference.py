@@ -57,3 +57,16 @@ def test_version_and_short_help():
         and "--tz ZONE" in shown
         and "<str>" not in shown.split("Options:")[1]
     )
+
+
+def test_status_and_severity_are_coloured_on_a_terminal_and_plain_otherwise(tmp_path):
+    db = str(tmp_path / "c.db")
+    from tests.conftest import EXAMPLE
+
+    assert CliRunner().invoke(app, ["--db", db, "import", str(EXAMPLE)]).exit_code == 0
+    coloured = CliRunner().invoke(app, ["--db", db, "list"], env={"FORCE_COLOR": "1"}).stdout
+    assert "\x1b[32min_force" in coloured
+    flags = CliRunner().invoke(app, ["--db", db, "flags"], env={"FORCE_COLOR": "1"}).stdout
+    assert "\x1b[33mwarning" in flags
+    plain = CliRunner().invoke(app, ["--db", db, "list"], env={"NO_COLOR": "1"}).stdout
+    assert "\x1b" not in plain and "in_force" in plain

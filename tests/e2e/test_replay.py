@@ -154,7 +154,8 @@ def test_an_unreadable_as_of_is_a_usage_error_naming_the_option(cli):
 def test_replay_as_a_table(cli):
     cli("import", str(EXAMPLE))
     out = cli("replay", "tisa-2014", "--as-of", "2014-12-27").stdout
-    assert out.startswith("as of 2014-12-27T14:59:59.999999Z") and "status signed" in out
+    assert out.startswith("as of the end of 2014-12-27 in Asia/Seoul (2014-12-27T14:59:59.999999Z)")
+    assert "status signed" in out
 
 
 def test_known_at_takes_the_ledger_s_own_timestamps_to_the_microsecond(cli):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from agreement_ledger.cli.common import (
     ledger_of,
     print_json,
     print_table,
+    read_input,
     write_output,
 )
 from agreement_ledger.cli.read import render_state
@@ -100,9 +100,9 @@ def verify(
         raise typer.BadParameter(
             "--file and --proof check files, not an agreement", param_hint="KEY"
         )
-    key_bytes = _read_file(public_key, "--key") if public_key is not None else None
+    key_bytes = read_input(public_key, "'--key'") if public_key is not None else None
     if offline:
-        export = _read_file(file, "--file") if file is not None else None
+        export = read_input(file, "'--file'") if file is not None else None
         proof_document = _json_file(proof, "--proof", obj=True) if proof is not None else None
         result = verify_offline(document, export=export, proof=proof_document, public_key=key_bytes)
     else:
@@ -116,22 +116,11 @@ def verify(
         raise typer.Exit(1)
 
 
-def _read_file(path: str, option: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise typer.BadParameter(
-            f"cannot read {path}: {error.strerror or error}", param_hint=f"'{option}'"
-        ) from None
-
-
 def _json_file(path: str, option: str, *, obj: bool) -> Any:
     """A JSON file's value; with ``obj``, anything but an object becomes ``{}`` (and fails as
     not being what the option names)."""
     try:
-        value = read_json(decode_utf8(_read_file(path, option)))
+        value = read_json(decode_utf8(read_input(path, f"'{option}'")))
     except Rejected as error:
         raise typer.BadParameter(
             f"cannot read {path}: {error.reason}", param_hint=f"'{option}'"
@@ -176,7 +165,7 @@ def digest(
     to check the ledger (or one event of it) against later."""
     from agreement_ledger.ledger.verification import digest_bytes
 
-    private_key = _read_file(sign, "--sign") if sign is not None else None
+    private_key = read_input(sign, "'--sign'") if sign is not None else None
     document = ledger_of(ctx).digest(private_key=private_key)
     if not document["verified"]:
         fail("the chains have problems (run `ledger verify`); no digest written", 1)

@@ -195,6 +195,24 @@ def envelope_options(
     return envelope
 
 
+def read_input(file: str, param_hint: str = "FILE") -> bytes:
+    """A file's bytes (``-``: standard input; a pipe or process substitution too), or a
+    usage error naming ``param_hint`` and saying why not."""
+    if file == "-":
+        return sys.stdin.buffer.read()
+    path = Path(file)
+    if path.is_dir():
+        raise typer.BadParameter(f"{file} is a folder, not a file", param_hint=param_hint)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise typer.BadParameter(f"no such file: {file}", param_hint=param_hint) from None
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot read {file}: {error.strerror or error}", param_hint=param_hint
+        ) from None
+
+
 def write_output(target: str, data: bytes, option: str = "'-o'") -> None:
     """Write a produced file, or standard output for ``-``; a failure names the file."""
     if target == "-":

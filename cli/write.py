@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -29,6 +28,7 @@ from agreement_ledger.cli.common import (
     occurred_value,
     party_value,
     print_json,
+    read_input,
     text_value,
     zone_value,
 )
@@ -417,21 +417,6 @@ def _add_field(raw: dict[str, Any], event_type: str, name: str, value: str) -> N
         raw[name] = value  # a bare word such as a party code or an enum value
 
 
-def read_input_file(file: str) -> bytes:
-    """A file's bytes (a pipe or process substitution too), or a usage error saying why not."""
-    path = Path(file)
-    if path.is_dir():
-        raise typer.BadParameter(f"{file} is a folder, not a file", param_hint="FILE")
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise typer.BadParameter(f"no such file: {file}", param_hint="FILE") from None
-    except OSError as error:
-        raise typer.BadParameter(
-            f"cannot read {file}: {error.strerror or error}", param_hint="FILE"
-        ) from None
-
-
 def _party_or_depositary(value: str) -> str:
     return value if value == "depositary" else party_value(value)
 
@@ -458,7 +443,7 @@ def import_(
 
     Example: ledger export > backup.jsonl; ledger --db copy.db import --restore backup.jsonl
     """
-    data = sys.stdin.buffer.read() if file == "-" else read_input_file(file)
+    data = read_input(file)
     if restore:
         restored = ledger_of(ctx).restore(data)
         if output is Format.json:

@@ -127,7 +127,7 @@ class Ledger:
         agreements the read models are behind on (new events, time-based changes) in
         memory, with the same projection code, and say how far they lag."""
         from agreement_ledger.projections.project import project
-        from agreement_ledger.projections.store import PROJECTION_VERSION
+        from agreement_ledger.projections.version import PROJECTION_VERSION
 
         now = datetime.now(UTC)
         position, newest = store.position(connection), store.head(connection)

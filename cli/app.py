@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +13,7 @@ from typer.exceptions import Abort, TyperException
 if TYPE_CHECKING:
     from agreement_ledger.api import Ledger
 
+from agreement_ledger.cli.output import reader_stopped
 from agreement_ledger.ledger.errors import LedgerError
 from agreement_ledger.ledger.text import actor_problem, has_control, unstorable, visible
 
@@ -108,13 +107,6 @@ def readable_metavars(command: Any) -> None:
             param.metavar = METAVARS.get(param.name or "", "NUMBER")
     for sub in getattr(command, "commands", {}).values():
         readable_metavars(sub)
-
-
-def reader_stopped() -> None:
-    """The reader stopped reading (`ledger export | head`): its choice, not an error."""
-    with contextlib.suppress(OSError, ValueError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    os._exit(0)  # nothing is left to flush that anyone would read
 
 
 STORAGE_ERROR_MODULES = ("sqlalchemy", "eventsourcing", "psycopg", "sqlite3", "alembic")

@@ -10,16 +10,14 @@ import typer
 from agreement_ledger.cli.app import app, fail
 from agreement_ledger.cli.common import (
     AsOf,
-    Format,
     FormatOption,
     KnownAt,
     ledger_of,
-    print_json,
-    print_table,
     read_input,
     write_output,
 )
-from agreement_ledger.cli.read import render_state
+from agreement_ledger.cli.output import print_json
+from agreement_ledger.cli.render import Format, print_table, render_state
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import decode_utf8, read_json, to_json, visible
 

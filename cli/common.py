@@ -2,49 +2,25 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from enum import StrEnum
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from agreement_ledger.cli.app import Settings, reader_stopped
+from agreement_ledger.cli.app import Settings
+from agreement_ledger.cli.render import (
+    Format,
+    RowsFormat,
+)
 from agreement_ledger.ledger import vocabulary
 from agreement_ledger.ledger.errors import Rejected
-from agreement_ledger.ledger.text import check_storable, to_json, visible
+from agreement_ledger.ledger.text import check_storable
 from agreement_ledger.ledger.worldtime import as_of_instant, parse_occurred
 
 if TYPE_CHECKING:
     from agreement_ledger.api import Ledger
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
-class RowsFormat(StrEnum):
-    """Output of a command that prints rows: a table, JSON, or CSV (RFC 4180)."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-Column = tuple[str, Callable[[dict[str, Any]], Any]]
-"""A listing's column: its header and how a row gives its value."""
-
-
-def field_of(name: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda row: row.get(name)
 
 
 def usage_check(check: Callable[[str], object]) -> Callable[[str], str]:
@@ -225,103 +201,3 @@ def write_output(target: str, data: bytes, option: str = "'-o'") -> None:
         raise typer.BadParameter(
             f"cannot write {target}: {error.strerror or error}", param_hint=option
         ) from None
-
-
-def print_json(value: Any) -> None:
-    typer.echo(to_json(value, indent=2))
-
-
-def print_json_lines(values: Iterable[dict[str, Any]]) -> None:
-    for value in values:
-        typer.echo(to_json(value))
-
-
-class _Console(Console):
-    """Rich's console, ending quietly when the reader closes the pipe (Rich would exit 1)."""
-
-    def on_broken_pipe(self) -> None:
-        reader_stopped()
-
-
-PIPED_WIDTH = 240
-"""Columns of a table written to a pipe or a file when ``COLUMNS`` does not say (wide, so
-that scripts grepping a table find whole lines; issue 15 revisits the layout)."""
-
-
-def output_width() -> int | None:
-    """``COLUMNS`` when set, else the terminal's width, else ``PIPED_WIDTH`` for a pipe."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) >= 20:
-        return int(columns)
-    return None if sys.stdout.isatty() else PIPED_WIDTH
-
-
-def console() -> Console:
-    """A console for tables, as wide as the reader's (see ``output_width``)."""
-    return _Console(width=output_width())
-
-
-def cell(value: Any, style: str = "") -> Text:
-    """Stored text as a table cell: never read as markup, control characters made visible."""
-    if isinstance(value, list | tuple):
-        value = ", ".join(str(item) for item in value)
-    return Text("" if value is None else visible(str(value)), style=style)
-
-
-def render_rows(
-    output: RowsFormat,
-    title: str,
-    columns: Sequence[Column],
-    rows: Sequence[dict[str, Any]],
-    *,
-    json_lines: bool = False,
-    empty: str | None = None,
-) -> None:
-    """The one way a listing is printed: a table, JSON (the rows as they are), or CSV.
-
-    CSV has a header row and one row per item, values as written (dates as the
-    events give them), lists joined with ", ", RFC 4180 quoting.
-    """
-    if output is RowsFormat.json:
-        if json_lines:
-            print_json_lines(rows)
-        else:
-            print_json(list(rows))
-        return
-    if output is RowsFormat.csv:
-        print_csv([header for header, _ in columns], ([get(r) for _, get in columns] for r in rows))
-        return
-    if not rows and empty is not None:
-        typer.echo(empty)
-        return
-    print_table(
-        title, [header for header, _ in columns], ([get(r) for _, get in columns] for r in rows)
-    )
-
-
-def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_csv_value(value) for value in row])
-    sys.stdout.write(buffer.getvalue())
-
-
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return ", ".join(_csv_value(v) for v in value)
-    if isinstance(value, Text):
-        return value.plain
-    return visible(str(value))
-
-
-def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    table = Table(title=cell(title) if title else None, show_lines=False)
-    for column in columns:
-        table.add_column(cell(column), overflow="fold")  # too narrow: wrapped, never cut short
-    for row in rows:
-        table.add_row(*(value if isinstance(value, Text) else cell(value) for value in row))
-    console().print(table)

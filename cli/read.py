@@ -7,60 +7,39 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 from rich.table import Table
-from rich.text import Text
 
 from agreement_ledger.cli.app import app
 from agreement_ledger.cli.common import (
     AsOf,
-    Column,
-    Format,
     FormatOption,
     KnownAt,
-    RowsFormat,
     RowsFormatOption,
-    cell,
     choice_of,
-    console,
-    field_of,
     ledger_of,
     metavar_of,
     party_value,
-    print_json,
+)
+from agreement_ledger.cli.output import print_json
+from agreement_ledger.cli.render import (
+    AGREEMENT_COLUMNS,
+    AGREEMENT_STATUS_COLUMNS,
+    STATUS_COLUMNS,
+    Column,
+    Format,
+    RowsFormat,
+    cell,
+    console,
+    field_of,
     print_table,
+    render_flags,
     render_rows,
+    render_state,
 )
 from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.ledger.text import to_json, visible
-from agreement_ledger.projections import parties as status_table
 from agreement_ledger.projections.chart import layout, track
 
 Key = Annotated[str, typer.Argument(help="Agreement key")]
-
-
-STATUS_STYLES = {
-    "in_force": "green",
-    "provisional": "cyan",
-    "consented": "cyan",
-    "suspended": "yellow",
-    "withdrawn": "red",
-    "terminated": "red",
-    "expired": "red",
-    "ended": "dim",
-    "succeeded": "dim",
-    "warning": "yellow",
-    "info": "blue",
-}
-"""Colours on a terminal (none in a pipe, or under NO_COLOR: Rich's own rule)."""
-
-
-def styled(name: str) -> Column:
-    return (name, lambda row: cell(row.get(name), STATUS_STYLES.get(str(row.get(name)), "")))
-
-
-AGREEMENT_COLUMNS: list[Column] = [
-    styled(name) if name == "status" else (name, field_of(name))
-    for name in ("agreement", "title", "kind", "status", "parties", "flags")
-]
 
 
 @app.command("list")
@@ -77,83 +56,6 @@ def show(ctx: typer.Context, key: Key, output: FormatOption = Format.table) -> N
     render_state(ledger_of(ctx).show(key), output)
     if output is not Format.json:
         replica_note(ctx)
-
-
-def render_state(state: dict[str, Any], output: Format) -> None:
-    """Print a ``show``-shaped state (also used by ``replay``)."""
-    if output is Format.json:
-        print_json(state)
-        return
-    out = console()
-    out.print(Text.assemble(cell(state["agreement"], "bold"), " — ", cell(state["title"])))
-    out.print(
-        Text.assemble(
-            "status ",
-            cell(state["status"], "bold"),
-            cell(
-                f" · kind {state['kind'] or '—'} · binding {state['binding'] or '—'}"
-                f" · in force {state['entered_into_force'] or '—'}"
-                f" · expires {state['expires'] or '—'} · version {state['version']}"
-            ),
-        )
-    )
-    termination = state["termination"]
-    if termination:
-        out.print(
-            cell(
-                f"termination notice by {termination['party']} ({termination['notified']}), "
-                f"effective {termination['effective']}: {termination['status']}"
-            )
-        )
-    render_rows(RowsFormat.table, "Parties", STATUS_COLUMNS, state["parties"])
-    if state.get("notifications") or state.get("required_notifications"):
-        print_table(
-            "Notifications",
-            ["party", "body", "notified", "subject", "required", "status"],
-            _notification_rows(state),
-        )
-    render_flags(state["flags"])
-
-
-def _notification_rows(state: dict[str, Any]) -> list[list[Any]]:
-    """Notifications made, then required ones not yet made."""
-    required = {r["notified_by"]: r for r in state.get("required_notifications", [])}
-    rows = []
-    for n in state.get("notifications", []):
-        requirement = required.get(n["id"])
-        rows.append(
-            [
-                n["party"],
-                n["body"],
-                n["notified"],
-                n["subject"],
-                status_table.requirement_text(requirement) if requirement else "",
-                requirement["status"] if requirement else "",
-            ]
-        )
-    for r in state.get("required_notifications", []):
-        if r["notified_by"] is None:
-            rows.append(
-                [
-                    r["party"],
-                    r["body"],
-                    "—",
-                    "",
-                    status_table.requirement_text(r),
-                    r["status"],
-                ]
-            )
-    return rows
-
-
-FLAG_COLUMNS: list[Column] = [
-    styled(name) if name == "severity" else (name, field_of(name))
-    for name in ("agreement", "code", "severity", "certainty", "party", "message", "events")
-]
-
-
-def render_flags(rows: list[dict[str, Any]], output: RowsFormat = RowsFormat.table) -> None:
-    render_rows(output, "Flags", FLAG_COLUMNS, rows, empty="no flags")
 
 
 def _flag_code(value: str) -> str:
@@ -309,20 +211,6 @@ def rebuild(ctx: typer.Context) -> None:
         task = progress.add_task("rebuilding read models", total=total)
         count = ledger.rebuild(progress=lambda n: progress.advance(task, n))
     typer.echo(f"rebuilt read models of {count} agreements from {total} events")
-
-
-STATUS_COLUMNS: list[Column] = [
-    ("party", field_of("code")),
-    ("name", field_of("name")),
-    styled("status"),
-    ("signature", field_of("signed")),
-    ("consent", status_table.consent_text),
-    ("in force", field_of("in_force")),
-    ("withdrawal or end", status_table.end_text),
-    ("provisional", status_table.provisional_text),
-    ("statements", status_table.statements_text),
-]
-AGREEMENT_STATUS_COLUMNS: list[Column] = [("agreement", field_of("agreement")), *STATUS_COLUMNS]
 
 
 @app.command()

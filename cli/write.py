@@ -13,7 +13,6 @@ from agreement_ledger.cli.app import app
 from agreement_ledger.cli.common import (
     After,
     EventId,
-    Format,
     FormatOption,
     Note,
     Occurred,
@@ -27,11 +26,12 @@ from agreement_ledger.cli.common import (
     metavar_of,
     occurred_value,
     party_value,
-    print_json,
     read_input,
     text_value,
     zone_value,
 )
+from agreement_ledger.cli.output import print_json
+from agreement_ledger.cli.render import Format
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import decode_utf8, read_json, visible
 from agreement_ledger.ledger.vocabulary import (

@@ -377,7 +377,7 @@ class Ledger(Application[Any]):
         """Re-check every hash chain (or one agreement's), optionally against a digest."""
         if key is not None and next(self.store.rows(key, batch_size=1), None) is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-        result = verify(self.store.rows(key), self.mapper.transcoder.decode, digest, only=key)
+        result = verify(self.store.rows(key), self.store.decode_state, digest, only=key)
         if digest is not None and key is None and result.ok:
             check_merkle_root(digest, self.store.event_hashes(), result)
         return result

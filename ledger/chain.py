@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from agreement_ledger.ledger.vocabulary import Envelope, EventKind
 from agreement_ledger.ledger.worldtime import as_utc_text
 
@@ -27,13 +29,57 @@ UNHASHED_KEYS = frozenset({"seq", "hash", "corrected_by"})
 
 
 def canonical_bytes(record: dict[str, Any]) -> bytes:
-    """The canonical serialisation of a record (see module docstring)."""
+    """The canonical serialisation of a record (see module docstring).
+
+    Written by ``orjson`` (a tenth of the cost) when the record holds only what it
+    writes exactly as the standard library does: text, whole numbers within 64
+    bits, booleans, null, lists and objects with text keys. A float (whose digits
+    the two libraries write differently) or a larger integer goes through the
+    standard library, which defined the format: the bytes never depend on which.
+    """
+    hashed = {k: v for k, v in record.items() if k not in UNHASHED_KEYS}
+    if written_alike(hashed):
+        try:
+            return orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass
+    return standard_canonical_bytes(hashed)
+
+
+def standard_canonical_bytes(record: dict[str, Any]) -> bytes:
+    """The canonical serialisation by the standard library (the definition)."""
     return json.dumps(
         {k: v for k, v in record.items() if k not in UNHASHED_KEYS},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
     ).encode("utf-8")
+
+
+SMALLEST, LARGEST = -(2**63), 2**64 - 1
+
+
+def written_alike(record: dict[str, Any]) -> bool:
+    """Whether ``orjson`` writes ``record`` byte for byte as ``json.dumps`` would.
+
+    A loop over a stack rather than recursion: this runs for every event hashed.
+    """
+    stack: list[Any] = [record]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is str or value is None or kind is bool:
+            continue
+        if kind is int:
+            if not SMALLEST <= value <= LARGEST:
+                return False
+        elif kind is dict:  # a key that is not text makes orjson refuse: caught there
+            stack.extend(value.values())
+        elif kind is list or kind is tuple:
+            stack.extend(value)
+        elif not isinstance(value, str):  # a text enumeration is text; anything else is not
+            return False
+    return True
 
 
 def record_hash(record: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ event carries its place in the stream's hash chain (``ledger.chain``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, cast
@@ -24,8 +25,10 @@ from agreement_ledger.ledger.worldtime import Occurred
 AGREEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:agreement-ledger:agreement")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def agreement_id(key: str) -> UUID:
-    """The stream id of the agreement with ``key`` (no lookup table needed)."""
+    """The stream id of the agreement with ``key`` (no lookup table needed; remembered,
+    since imports, verification and projection ask it for every event)."""
     return uuid5(AGREEMENT_NAMESPACE, key)
 
 

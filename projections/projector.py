@@ -25,7 +25,7 @@ from agreement_ledger.ledger.errors import WriteConflict
 from agreement_ledger.ledger.eventstore import reading, storage_faults
 from agreement_ledger.projections import store
 from agreement_ledger.projections.project import Projection, project
-from agreement_ledger.projections.store import PROJECTION_VERSION
+from agreement_ledger.projections.version import PROJECTION_VERSION
 
 BATCH = 500
 WRITE_BATCH = 200

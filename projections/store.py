@@ -30,18 +30,14 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger.errors import StorageError
+from agreement_ledger.projections.version import (
+    PROJECTION_VERSION,
+    TRACKING_NAME,
+    VERSION_NAME,
+)
 
 if TYPE_CHECKING:
     from agreement_ledger.projections.project import Projection
-
-PROJECTION_VERSION = 4
-"""Bump whenever projected rows change shape or meaning: stored read models written
-by another version are rebuilt on the next catch-up (so an upgrade never leaves
-drift behind). 2: timeline entries name the zone their date was read in.
-3: ``show`` lists notifications and the state of each required notification.
-4: treaty practice of the contract's version 2: succession, provisional application,
-statements, consent steps and instruments per party; notifications say what they are
-about; date fields read in their event's zone."""
 
 metadata = MetaData()
 KEY = String(64)
@@ -118,8 +114,6 @@ PARTY_COLUMNS = (
     "provisional",
     "ended",
 )
-TRACKING_NAME = "read_models"
-VERSION_NAME = "projection_version"
 
 
 P = ParamSpec("P")

@@ -15,7 +15,7 @@ from agreement_ledger.ledger.application import Ledger, Submission
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.projections import store
 from agreement_ledger.projections.projector import Projector
-from agreement_ledger.projections.store import PROJECTION_VERSION
+from agreement_ledger.projections.version import PROJECTION_VERSION
 from tests.conftest import example_lines
 from tests.histories import NEW_START
 from tests.strategies import PARTIES, lifecycle_event

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from agreement_ledger.ledger.domain import Agreement
 from agreement_ledger.ledger.vocabulary import read_envelope
 from agreement_ledger.projections.project import project
-from agreement_ledger.projections.store import PROJECTION_VERSION
+from agreement_ledger.projections.version import PROJECTION_VERSION
 from tests.conftest import example_lines
 
 RECORDED = datetime(2015, 1, 5, 9, 0, tzinfo=UTC)

@@ -1,0 +1,118 @@
+"""The lean read path: ``show``, ``list`` and ``flags`` answered without loading Typer,
+SQLAlchemy or the event store, when the read models are current.
+
+``ledger show KEY`` is most of what people type, and most of its time was spent
+importing. ``answer`` recognises the plain forms of the three commonest queries
+on a SQLite ledger; for anything else (another option, ``--help``, an unknown
+agreement, read models that are behind, PostgreSQL) it answers ``None`` before
+printing anything, and the full command runs as it always did. What is printed
+comes from the same renderers as the full command (``cli.render``), so the two
+paths cannot differ in what people see; a test compares them.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any
+
+from agreement_ledger.cli.output import print_json, reader_stopped
+from agreement_ledger.ledger.text import actor_problem
+from agreement_ledger.projections import lean
+
+DEFAULT_DB = "ledger.db"
+COMMANDS = {
+    "show": (1, 1, ("table", "json")),
+    "list": (0, 0, ("table", "json", "csv")),
+    "flags": (0, 1, ("table", "json", "csv")),
+}
+"""Each command the lean path answers: fewest and most arguments, and its formats."""
+
+
+def answer(argv: list[str]) -> int | None:
+    """Answer ``argv`` (the program's arguments) and give the exit code, or ``None``."""
+    request = _parse(argv)
+    if request is None:
+        return None
+    db, command, arguments, output = request
+    path = lean.sqlite_file(db)
+    if path is None:
+        return None
+    with lean.current_read_models(path) as connection:
+        if connection is None:
+            return None
+        try:
+            found = _read(connection, command, arguments)
+        except (ValueError, TypeError, KeyError, sqlite3.Error):
+            return None  # the full path says what is wrong, in its words
+    if found is None:
+        return None
+    try:
+        _render(command, found, output)
+    except BrokenPipeError:
+        reader_stopped()
+    return 0
+
+
+def _parse(argv: list[str]) -> tuple[str, str, list[str], str] | None:
+    """``[--db DB] COMMAND [ARGUMENT] [--format FORMAT]``, or ``None`` for anything else."""
+    actor = os.environ.get("LEDGER_ACTOR")
+    if actor is not None and actor_problem(actor) is not None:
+        return None
+    db = os.environ.get("LEDGER_DB") or DEFAULT_DB
+    words = list(argv)
+    while words and words[0].startswith("--db"):
+        option = words.pop(0)
+        if option == "--db" and words:
+            db = words.pop(0)
+        elif option.startswith("--db="):
+            db = option.removeprefix("--db=")
+        else:
+            return None
+    if not words or words[0] not in COMMANDS:
+        return None
+    command = words.pop(0)
+    fewest, most, formats = COMMANDS[command]
+    output = "table"
+    if len(words) >= 2 and words[-2] == "--format" and words[-1] in formats:
+        output = words[-1]
+        words = words[:-2]
+    if not fewest <= len(words) <= most or any(w.startswith("-") or not w for w in words):
+        return None
+    return db, command, words, output
+
+
+def _read(connection: sqlite3.Connection, command: str, arguments: list[str]) -> Any:
+    if command == "list":
+        return lean.listing(connection)
+    key = arguments[0] if arguments else None
+    state = lean.show(connection, key) if key is not None else None
+    if key is not None and state is None:
+        return None  # not registered: the full path says so
+    if command == "show":
+        return state
+    return lean.flag_rows(connection, key)
+
+
+def _render(command: str, found: Any, output: str) -> None:
+    """As the full command renders; JSON without loading the table renderer (Rich)."""
+    if output == "json":
+        print_json(found)
+        return
+    from agreement_ledger.cli.render import (
+        AGREEMENT_COLUMNS,
+        Format,
+        RowsFormat,
+        render_flags,
+        render_rows,
+        render_state,
+    )
+
+    if command == "show":
+        render_state(found, Format(output))
+    elif command == "list":
+        render_rows(
+            RowsFormat(output), "Agreements", AGREEMENT_COLUMNS, found, empty="no agreements"
+        )
+    else:
+        render_flags(found, RowsFormat(output))

@@ -1,0 +1,142 @@
+"""The read models of a SQLite ledger read through the standard library alone.
+
+A query command spends most of its time loading SQLAlchemy, the event store and
+the command-line parser, not answering. When the read models are current (the
+projection version is this code's, every stored event is projected, and no
+answer has changed by time alone), this module answers from them with
+``sqlite3`` and ``json``. Whenever it cannot be sure, it says ``None`` and the
+caller takes the full path, which catches up first: there is no second copy of
+the catch-up, only of its "is anything to do?" test (``store.up_to_date``),
+which a test keeps in step.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agreement_ledger.migrations import HEAD
+from agreement_ledger.projections.version import PROJECTION_VERSION, TRACKING_NAME, VERSION_NAME
+
+SQLITE_PREFIX = "sqlite:///"
+STORED_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
+"""How SQLAlchemy writes a date-time into SQLite (``read_agreements.changes_at``)."""
+
+
+def sqlite_file(db: str) -> Path | None:
+    """The existing SQLite file that ``db`` (a ``--db`` value) names, if it plainly names one.
+
+    Anything the full path would interpret (a query string, an escape, another
+    kind of database, a file not yet created) is ``None``.
+    """
+    if not db.isprintable() or "%" in db or "?" in db:
+        return None
+    if db.startswith(SQLITE_PREFIX):
+        name = db[len(SQLITE_PREFIX) :]
+        if not name or name.startswith(":memory:") or name.startswith("file:"):
+            return None
+        path = Path(name)
+    elif "://" in db:
+        return None
+    else:
+        path = Path(db).expanduser().resolve()
+    return path if path.is_file() else None
+
+
+@contextmanager
+def current_read_models(path: Path) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection to ``path`` if its read models are current, else ``None``."""
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except (sqlite3.Error, ValueError, OSError):
+        yield None
+        return
+    with closing(connection):
+        try:
+            connection.execute("BEGIN")  # one snapshot for the check and the answer
+            current = _current(connection, datetime.now(UTC))
+        except (sqlite3.Error, ValueError, TypeError):
+            current = False
+        yield connection if current else None
+
+
+def _current(connection: sqlite3.Connection, now: datetime) -> bool:
+    """``store.up_to_date``, with the schema check ``ensure_schema`` makes first."""
+    schema = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    if schema != [(HEAD,)]:
+        return False
+    tracked = dict(
+        connection.execute(
+            "SELECT name, position FROM read_tracking WHERE name IN (?, ?)",
+            (TRACKING_NAME, VERSION_NAME),
+        ).fetchall()
+    )
+    (head,) = connection.execute("SELECT coalesce(max(id), 0) FROM ledger_events").fetchone()
+    if tracked.get(VERSION_NAME) != PROJECTION_VERSION or tracked.get(TRACKING_NAME, -1) < head:
+        return False
+    changed = connection.execute(
+        "SELECT 1 FROM read_agreements WHERE changes_at IS NOT NULL AND changes_at <= ? LIMIT 1",
+        (now.strftime(STORED_INSTANT),),
+    ).fetchone()
+    return changed is None
+
+
+def show(connection: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    """``store.show``: the stored answer of ``show KEY``."""
+    found = connection.execute(
+        "SELECT show FROM read_agreements WHERE agreement = ?", (key,)
+    ).fetchone()
+    return None if found is None else _object(found[0])
+
+
+def listing(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+    """``store.listing``: every agreement, by key."""
+    rows = connection.execute(
+        "SELECT agreement, title, kind, status, party_count, flag_count "
+        "FROM read_agreements ORDER BY agreement"
+    )
+    return [
+        {
+            "agreement": agreement,
+            "title": title,
+            "kind": kind,
+            "status": status,
+            "parties": party_count,
+            "flags": flag_count,
+        }
+        for agreement, title, kind, status, party_count, flag_count in rows
+    ]
+
+
+FLAG_COLUMNS = "agreement, code, severity, certainty, party, message, events"
+ALL_FLAGS = f"SELECT {FLAG_COLUMNS} FROM read_flags ORDER BY agreement, position"
+FLAGS_OF = f"SELECT {FLAG_COLUMNS} FROM read_flags WHERE agreement = ? ORDER BY position"
+
+
+def flag_rows(connection: sqlite3.Connection, key: str | None) -> list[dict[str, Any]]:
+    """``store.flag_rows`` without filters but the agreement."""
+    rows = connection.execute(ALL_FLAGS) if key is None else connection.execute(FLAGS_OF, (key,))
+    return [
+        {
+            "agreement": agreement,
+            "code": code,
+            "severity": severity,
+            "certainty": certainty,
+            "party": party,
+            "message": message,
+            "events": json.loads(events),
+        }
+        for agreement, code, severity, certainty, party, message, events in rows
+    ]
+
+
+def _object(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("a stored answer is not an object")
+    return value

@@ -1,0 +1,19 @@
+"""Which projection code wrote the read models, and where that is tracked.
+
+Kept apart from the table definitions so that the lean read path can check it
+without loading SQLAlchemy.
+"""
+
+PROJECTION_VERSION = 4
+"""Bump whenever projected rows change shape or meaning: stored read models written
+by another version are rebuilt on the next catch-up (so an upgrade never leaves
+drift behind). 2: timeline entries name the zone their date was read in.
+3: ``show`` lists notifications and the state of each required notification.
+4: treaty practice of the contract's version 2: succession, provisional application,
+statements, consent steps and instruments per party; notifications say what they are
+about; date fields read in their event's zone."""
+
+TRACKING_NAME = "read_models"
+"""The ``read_tracking`` row holding the position of the newest event projected."""
+VERSION_NAME = "projection_version"
+"""The ``read_tracking`` row holding the ``PROJECTION_VERSION`` that wrote the rows."""

@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from agreement_ledger.ledger.errors import InvalidArgument, StorageError, UnknownAgreement
 from agreement_ledger.ledger.storage import ensure_schema, is_in_memory, normalise_url
@@ -163,9 +163,19 @@ class Ledger:
 
     def import_lines(self, data: bytes, *, actor: str | None = None) -> dict[str, list[str]]:
         """Import JSON Lines (an export, or events as written): all or nothing by line."""
-        from agreement_ledger.ledger.application import read_json_lines
+        from agreement_ledger.ledger.application import json_lines
 
-        return self.submit(read_json_lines(data), actor=actor).as_json()
+        result = self.application.append_from(
+            lambda: json_lines(data.split(b"\n")), actor=actor or self.actor
+        )
+        return result.as_json()
+
+    def import_file(self, file: BinaryIO, *, actor: str | None = None) -> dict[str, list[str]]:
+        """``import_lines`` from a binary file that can be read again from its start: the
+        events are read as they are written, so memory does not grow with the file."""
+        from agreement_ledger.ledger.application import file_lines
+
+        return self.application.append_from(file_lines(file), actor=actor or self.actor).as_json()
 
     def submit(
         self,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
@@ -176,17 +179,46 @@ def read_input(file: str, param_hint: str = "FILE") -> bytes:
     usage error naming ``param_hint`` and saying why not."""
     if file == "-":
         return sys.stdin.buffer.read()
+    with _opened(file, param_hint) as opened:
+        return opened.read()
+
+
+@contextlib.contextmanager
+def open_input(file: str, param_hint: str = "FILE") -> Iterator[BinaryIO]:
+    """A file to read, and to read again from its start (``-``: standard input; a pipe
+    is spooled to a temporary file first), or a usage error as ``read_input`` says it."""
+    if file == "-":
+        with _spooled(sys.stdin.buffer) as spool:
+            yield spool
+        return
+    with _opened(file, param_hint) as opened:
+        if opened.seekable():
+            yield opened
+        else:  # a named pipe or a process substitution: read once, here
+            with _spooled(opened) as spool:
+                yield spool
+
+
+def _opened(file: str, param_hint: str) -> BinaryIO:
+    """``file`` opened to read, or a usage error naming ``param_hint`` and saying why not."""
     path = Path(file)
     if path.is_dir():
         raise typer.BadParameter(f"{file} is a folder, not a file", param_hint=param_hint)
     try:
-        return path.read_bytes()
+        return path.open("rb")
     except FileNotFoundError:
         raise typer.BadParameter(f"no such file: {file}", param_hint=param_hint) from None
     except OSError as error:
         raise typer.BadParameter(
             f"cannot read {file}: {error.strerror or error}", param_hint=param_hint
         ) from None
+
+
+@contextlib.contextmanager
+def _spooled(stream: BinaryIO) -> Iterator[BinaryIO]:
+    with tempfile.TemporaryFile() as spool:
+        shutil.copyfileobj(stream, spool, 1 << 20)
+        yield spool
 
 
 def write_output(target: str, data: bytes, option: str = "'-o'") -> None:

@@ -25,6 +25,7 @@ from agreement_ledger.cli.common import (
     ledger_of,
     metavar_of,
     occurred_value,
+    open_input,
     party_value,
     read_input,
     text_value,
@@ -443,15 +444,15 @@ def import_(
 
     Example: ledger export > backup.jsonl; ledger --db copy.db import --restore backup.jsonl
     """
-    data = read_input(file)
     if restore:
-        restored = ledger_of(ctx).restore(data)
+        restored = ledger_of(ctx).restore(read_input(file))
         if output is Format.json:
             print_json({"restored": restored})
         else:
             typer.echo(f"restored {restored} events with their provenance")
         return
-    result = ledger_of(ctx).import_lines(data)
+    with open_input(file) as events:
+        result = ledger_of(ctx).import_file(events)
     counts = {"appended": len(result["appended"]), "skipped": len(result["skipped"])}
     if output is Format.json:
         print_json(counts)

@@ -9,13 +9,15 @@ version first causes a retry from fresh state, a bounded number of times.
 from __future__ import annotations
 
 import getpass
+import itertools
 import os
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import OriginatorVersionError
@@ -25,12 +27,19 @@ from eventsourcing.persistence import (
     Mapper,
     MapperDeserialisationError,
     PersistenceError,
+    StoredEvent,
+    Transcoder,
 )
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger import merkle
-from agreement_ledger.ledger.domain import Agreement, agreement_id, restored_event
+from agreement_ledger.ledger.domain import (
+    Agreement,
+    AgreementStream,
+    agreement_id,
+    restored_event,
+)
 from agreement_ledger.ledger.errors import (
     ChainBroken,
     InvalidActor,
@@ -47,6 +56,7 @@ from agreement_ledger.ledger.eventstore import (
     BatchingRecorder,
     EventStore,
     LedgerMapper,
+    LedgerTranscoder,
     StoredRecord,
     damaged,
 )
@@ -62,15 +72,29 @@ from agreement_ledger.ledger.verification import (
     Verification,
     check_export,
     check_merkle_root,
+    check_missing,
+    check_streams,
+    digest_heads,
+    join,
+    link_of_row,
     make_digest,
     make_proof,
     verify,
 )
 from agreement_ledger.ledger.vocabulary import EventKind, describe, read_envelope
+from agreement_ledger.ledger.workers import PARALLEL_FROM, id_ranges, spread, worker_count
 from agreement_ledger.ledger.worldtime import as_utc_text
 
 WRITE_ATTEMPTS = 16
 FLUSH_AGREEMENTS = 2000
+BULK_CHUNK = 5000
+"""Rows handed to the recorder at a time by the bulk writer (one statement each)."""
+READ_CHUNK = 5_000
+"""Events the bulk writer reads ahead, to ask in one query which agreements are new."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def default_actor() -> str:
@@ -114,21 +138,36 @@ def read_export(data: bytes) -> list[dict[str, Any]]:
 
 
 def read_json_lines(data: bytes) -> list[Submission]:
-    """Events from JSON Lines, each with its line number; a bad line is ``Rejected``.
+    """Events from JSON Lines, each with its line number; a bad line is ``Rejected``."""
+    return list(json_lines(data.split(b"\n")))
+
+
+def json_lines(lines: Iterable[bytes]) -> Iterator[Submission]:
+    """Events from JSON Lines read one at a time, each with its line number; a bad line
+    is ``Rejected`` when it is reached.
 
     Lines end with ``\n`` alone (a trailing ``\r`` is dropped): U+2028 or U+0085
     inside a text is data. Blank lines are skipped.
     """
-    submissions = []
-    for number, line in enumerate(data.split(b"\n"), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            raw = read_json(decode_utf8(line.removesuffix(b"\r")))
+            raw = read_json(decode_utf8(line.removesuffix(b"\n").removesuffix(b"\r")))
         except Rejected as error:
             raise error.locate(line=number) from None
-        submissions.append(Submission(raw, line=number))
-    return submissions
+        yield Submission(raw, line=number)
+
+
+def file_lines(file: BinaryIO) -> Callable[[], Iterator[Submission]]:
+    """The events of a rewindable JSON Lines file, read afresh from its start each call
+    (an import that must retry reads it again): memory does not grow with the file."""
+
+    def read() -> Iterator[Submission]:
+        file.seek(0)
+        return json_lines(file)
+
+    return read
 
 
 class Ledger(Application[Any]):
@@ -146,6 +185,10 @@ class Ledger(Application[Any]):
             }
         )
         self.on_saved: list[Callable[[], object]] = []
+        self.workers = worker_count()
+        """Processes that verify a large ledger (1: all in this one)."""
+        self.clock: Callable[[], datetime] = _utc_now
+        """When an event is recorded (its ``recorded_at``); tests set a fixed clock."""
         assert isinstance(self.recorder, BatchingRecorder)
         self.store = EventStore(self.recorder, self.mapper)
         if check_schema:
@@ -155,6 +198,12 @@ class Ledger(Application[Any]):
     def construct_mapper(self) -> Mapper[Any]:
         """The library's mapper, resolving only the ledger's own event topics."""
         return LedgerMapper(transcoder=self.construct_transcoder())
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON transcoder and transcodings, on a faster encoder."""
+        transcoder = LedgerTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def construct_recorder(self) -> ApplicationRecorder:
         """The library's SQLAlchemy recorder, with batched inserts."""
@@ -175,9 +224,33 @@ class Ledger(Application[Any]):
         *,
         actor: str | None = None,
         ignore_ledger_keys: bool = True,
+        bulk: bool | None = None,
     ) -> AppendResult:
-        """Check and write a batch of events, all or nothing."""
+        """Check and write a batch of events, all or nothing.
+
+        One event goes through the ``Agreement`` aggregate; a batch (an import) through
+        the bulk writer, which applies the same checks and stores the same bytes
+        without making aggregate or event objects. ``bulk`` chooses (tests compare).
+        """
         batch = list(submissions)
+        return self.append_from(
+            lambda: batch,
+            actor=actor,
+            ignore_ledger_keys=ignore_ledger_keys,
+            bulk=len(batch) > 1 if bulk is None else bulk,
+        )
+
+    def append_from(
+        self,
+        source: Callable[[], Iterable[Submission]],
+        *,
+        actor: str | None = None,
+        ignore_ledger_keys: bool = True,
+        bulk: bool = True,
+    ) -> AppendResult:
+        """``append`` for events read from ``source`` as they are written (an import):
+        ``source`` gives them afresh on each call, so that a retry can read them again."""
+        write = self._write_bulk if bulk else self._write_batch
         recorded_by = actor or default_actor()
         problem = actor_problem(recorded_by)
         if problem is not None:
@@ -185,7 +258,7 @@ class Ledger(Application[Any]):
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 with self.recorder.transaction(commit=True):  # type: ignore[attr-defined]
-                    result = self._write_batch(batch, recorded_by, ignore_ledger_keys)
+                    result = write(source(), recorded_by, ignore_ledger_keys)
             except (PersistenceError, SQLAlchemyError) as exc:
                 if not (isinstance(exc, IntegrityError) or retryable(exc)):
                     raise storage_error("cannot write to the database", exc) from None
@@ -210,7 +283,7 @@ class Ledger(Application[Any]):
                 raise StoredButNotProjected(result, error) from None
 
     def _write_batch(
-        self, batch: list[Submission], recorded_by: str, ignore_ledger_keys: bool
+        self, submissions: Iterable[Submission], recorded_by: str, ignore_ledger_keys: bool
     ) -> AppendResult:
         """Check every event and write it, inside the caller's transaction.
 
@@ -219,6 +292,7 @@ class Ledger(Application[Any]):
         transaction rolls everything back.
         """
         result = AppendResult()
+        batch = list(submissions)
         absent = self.store.unregistered(_agreement_of(s.raw) for s in batch)
         in_hand: dict[str, Agreement] = {}
         for submission in batch:
@@ -238,6 +312,84 @@ class Ledger(Application[Any]):
         self._flush(in_hand)
         return result
 
+    def _write_bulk(
+        self, submissions: Iterable[Submission], recorded_by: str, ignore_ledger_keys: bool
+    ) -> AppendResult:
+        """Check every event and write it, inside the caller's transaction, without
+        aggregate or event objects: one ``AgreementStream`` per agreement folds what
+        was prepared, and the stored rows go to the recorder every ``BULK_CHUNK``
+        events. Events are read ``READ_CHUNK`` at a time (one query says which of their
+        agreements are new), and agreements in hand are let go every
+        ``FLUSH_AGREEMENTS`` (after their rows are written): memory does not grow with
+        the file.
+        """
+        result = AppendResult()
+        absent: set[str] = set()
+        looked_up: set[str] = set()
+        streams: dict[str, AgreementStream] = {}
+        pending: list[StoredEvent] = []
+        for chunk in _chunks(submissions, READ_CHUNK):
+            new_keys = {_agreement_of(s.raw) for s in chunk} - looked_up - {None}
+            absent |= self.store.unregistered(new_keys)
+            looked_up |= new_keys  # type: ignore[arg-type]
+            for submission in chunk:
+                self._write_one(
+                    submission, streams, absent, pending, result, recorded_by, ignore_ledger_keys
+                )
+                if len(pending) >= BULK_CHUNK or len(streams) >= FLUSH_AGREEMENTS:
+                    self._insert(pending)
+                    if len(streams) >= FLUSH_AGREEMENTS:
+                        streams.clear()
+        self._insert(pending)
+        return result
+
+    def _write_one(
+        self,
+        submission: Submission,
+        streams: dict[str, AgreementStream],
+        absent: set[str],
+        pending: list[StoredEvent],
+        result: AppendResult,
+        recorded_by: str,
+        ignore_ledger_keys: bool,
+    ) -> None:
+        """Check one event against its agreement's stream, and stage its stored row."""
+        try:
+            envelope = read_envelope(submission.raw, ignore_ledger_keys=ignore_ledger_keys)
+            now = self.clock()
+            stream = streams.get(envelope.agreement)
+            if stream is None:
+                stream = self._stream_of(envelope.agreement, absent)
+                streams[envelope.agreement] = stream
+            prepared = stream.next_event(envelope, recorded_by=recorded_by, now=now)
+        except Rejected as error:
+            raise error.locate(
+                agreement=_agreement_of(submission.raw),
+                where=describe(submission.raw),
+                line=submission.line,
+            ) from None
+        if prepared is None:
+            result.skipped.append(str(envelope.id))
+            return
+        pending.append(self.store.stored_event(prepared, now))
+        stream.fold_prepared(prepared)
+        absent.discard(envelope.agreement)  # registered now: read it back if let go
+        result.appended.append(prepared.event_id)
+
+    def _stream_of(self, key: str, absent: set[str]) -> AgreementStream:
+        """The stream of ``key`` as stored (read through this transaction), or a new one."""
+        if key not in absent:
+            agreement = self._find(key)
+            if agreement is not None:
+                return agreement.stream
+            absent.add(key)
+        return AgreementStream(key)
+
+    def _insert(self, pending: list[StoredEvent]) -> None:
+        if pending:
+            self.recorder.insert_events(pending)
+            pending.clear()
+
     def _check_one(
         self,
         submission: Submission,
@@ -249,7 +401,7 @@ class Ledger(Application[Any]):
     ) -> None:
         """Check one event against its agreement and record it there (not yet written)."""
         envelope = read_envelope(submission.raw, ignore_ledger_keys=ignore_ledger_keys)
-        now = datetime.now(UTC)
+        now = self.clock()
         key = envelope.agreement
         agreement = in_hand.get(key)
         if agreement is None and key not in absent:
@@ -377,9 +529,37 @@ class Ledger(Application[Any]):
         """Re-check every hash chain (or one agreement's), optionally against a digest."""
         if key is not None and next(self.store.rows(key, batch_size=1), None) is None:
             raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-        result = verify(self.store.rows(key), self.store.decode_state, digest, only=key)
+        events = self.recorder.max_notification_id() or 0
+        if key is None and events >= PARALLEL_FROM and self.workers > 1:
+            result = self._verify_in_parallel(digest)
+        else:
+            result = verify(self.store.rows(key), self.store.decode_state, digest, only=key)
         if digest is not None and key is None and result.ok:
             check_merkle_root(digest, self.store.event_hashes(), result)
+        return result
+
+    def _verify_in_parallel(self, digest: dict[str, Any] | None) -> Verification:
+        """Every chain checked by one worker per core, each over its own range of streams
+        (chains never cross streams); the findings joined in stream order, as one
+        process would have found them."""
+        result = Verification()
+        wanted = digest_heads(digest, None, result)
+        url = self.url
+
+        def work(share: tuple[UUID | None, UUID | None], send: Callable[[object], None]) -> None:
+            ledger = Ledger(url, check_schema=False)
+            part = Verification()
+            rows = ledger.store.rows(id_range=share)
+            check_streams(
+                (link_of_row(row, ledger.store.decode_state) for row in rows), wanted, part
+            )
+            ledger.close()
+            send(part)
+
+        parts = dict(spread(work, id_ranges(self.workers)))
+        for index in sorted(parts):
+            join(result, parts[index])
+        check_missing(wanted, digest, result)
         return result
 
     def digest(self) -> dict[str, Any]:
@@ -453,6 +633,12 @@ def _recording_order(record: dict[str, Any]) -> tuple[int, str, int]:
         str(record.get("recorded_at")),
         int(record["version"]),
     )
+
+
+def _chunks(items: Iterable[Submission], size: int) -> Iterator[list[Submission]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _agreement_of(raw: Any) -> str | None:

@@ -59,12 +59,25 @@ def standard_canonical_bytes(record: dict[str, Any]) -> bytes:
 SMALLEST, LARGEST = -(2**63), 2**64 - 1
 
 
-def written_alike(record: dict[str, Any]) -> bool:
-    """Whether ``orjson`` writes ``record`` byte for byte as ``json.dumps`` would.
+def written_alike(record: Any, *, datetimes: bool = False) -> bool:
+    """Whether ``orjson`` writes ``record`` byte for byte as ``json.dumps`` would
+    (with ``datetimes``, also holding date-times that the caller's ``default`` writes).
 
-    A loop over a stack rather than recursion: this runs for every event hashed.
+    Loops rather than recursion, and an object's text values (most values) settled
+    first: this runs for every event hashed, stored or read.
     """
-    stack: list[Any] = [record]
+    if type(record) is not dict:
+        return _alike(record, datetimes)
+    for value in record.values():
+        if type(value) is str or value is None:
+            continue
+        if not _alike(value, datetimes):
+            return False
+    return True
+
+
+def _alike(value: Any, datetimes: bool) -> bool:
+    stack: list[Any] = [value]
     while stack:
         value = stack.pop()
         kind = type(value)
@@ -77,6 +90,8 @@ def written_alike(record: dict[str, Any]) -> bool:
             stack.extend(value.values())
         elif kind is list or kind is tuple:
             stack.extend(value)
+        elif datetimes and kind is datetime:
+            continue
         elif not isinstance(value, str):  # a text enumeration is text; anything else is not
             return False
     return True
@@ -117,11 +132,40 @@ def envelope_of(kind: EventKind, state: Mapping[str, Any]) -> Envelope:
     )
 
 
+ENVELOPE_KEYS = (
+    ("occurred", "occurred"),
+    ("id", "event_id"),
+    ("source", "source"),
+    ("note", "note"),
+    ("tz", "tz"),
+)
+"""The envelope's optional keys, and the stored attribute each is kept in."""
+
+
 def record_of_state(kind: EventKind, state: Mapping[str, Any], version: int) -> dict[str, Any]:
-    """The hashed record rebuilt from a stored event's state *as stored* (what verify checks)."""
+    """The hashed record rebuilt from a stored event's state *as stored* (what verify checks).
+
+    The same record as ``chain_record(envelope_of(kind, state), …)`` (a test holds the
+    two equal on every event of the fixtures), built directly from the state: this
+    runs for every event a verification reads.
+    """
     timestamp = state["timestamp"]
     if not isinstance(timestamp, datetime):
         raise ValueError("timestamp is not a date-time")
-    return chain_record(
-        envelope_of(kind, state), version, timestamp, state["recorded_by"], state["prev_hash"]
-    )
+    record: dict[str, Any] = {"agreement": state["agreement"], "type": kind}
+    for key, attribute in ENVELOPE_KEYS:
+        value = state[attribute]
+        if value is not None:
+            record[key] = value
+    citation = state.get("citation")  # absent from events stored before version 2
+    if citation is not None:
+        record["citation"] = citation
+    after = tuple(state["after"])  # as ``envelope_of`` reads it: a stored null fails alike
+    if after:
+        record["after"] = list(after)
+    record.update(state["fields"])
+    record["version"] = version
+    record["recorded_at"] = as_utc_text(timestamp)
+    record["recorded_by"] = state["recorded_by"]
+    record["prev_hash"] = state["prev_hash"]
+    return record

@@ -17,7 +17,12 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, register_topic
 
 from agreement_ledger.ledger.chain import GENESIS, chain_record, envelope_of, record_hash
-from agreement_ledger.ledger.errors import AlreadyRegistered, ConflictingId, Rejected
+from agreement_ledger.ledger.errors import (
+    AlreadyRegistered,
+    ConflictingId,
+    Rejected,
+    UnknownAgreement,
+)
 from agreement_ledger.ledger.rules import StreamState, corrected_envelope, reject_in_correction
 from agreement_ledger.ledger.vocabulary import Envelope, EventKind, read_envelope
 from agreement_ledger.ledger.worldtime import Occurred
@@ -83,61 +88,137 @@ class Agreement(Aggregate):
     def fold(self, event: Agreement.Event) -> None:
         """Apply one stored event. Never raises."""
         if event.TYPE is EventKind.REGISTERED:
-            self.key = event.agreement
-            self.head_hash = GENESIS
-            self.history = History(event.agreement)
-            self.state = StreamState(key=event.agreement)
-        envelope = event.envelope()
-        self.head_hash = event.hash
-        self.history.add(event.event_id, event.originator_version, envelope)
-        if event.TYPE is EventKind.CORRECTED:
-            self.state = self.history.effective_state()
-        else:
-            self.state.apply(
-                event.event_id,
-                event.originator_version,
-                envelope,
-                _quiet_occurred(self.state, envelope),
-            )
+            self.stream = AgreementStream(event.agreement)
+        self.stream.fold(event.event_id, event.originator_version, event.envelope(), event.hash)
+
+    @property
+    def key(self) -> str:
+        return self.stream.key
+
+    @property
+    def state(self) -> StreamState:
+        return self.stream.state
+
+    @property
+    def history(self) -> History:
+        return self.stream.history
+
+    @property
+    def head_hash(self) -> str:
+        return self.stream.head_hash
 
     @property
     def last_event_id(self) -> str:
-        return next(reversed(self.history.versions))
+        return self.stream.last_event_id
 
     # -- commands ----------------------------------------------------------
 
     @classmethod
     def register(cls, envelope: Envelope, *, recorded_by: str, now: datetime) -> Agreement:
         """Start a new agreement's stream with its ``registered`` event."""
-        StreamState(key=envelope.agreement).admit(envelope, now)
-        version = cls.INITIAL_VERSION
-        event_id = envelope.id or ledger_assigned_id(envelope.agreement, version)
-        _check_reserved_id(envelope.agreement, event_id, version)
-        kwargs = _event_kwargs(envelope, event_id, version, recorded_by, GENESIS, now)
+        stream = AgreementStream(envelope.agreement)
+        prepared = stream.next_event(envelope, recorded_by=recorded_by, now=now)
+        assert prepared is not None  # a new stream has nothing to repeat
         return cls._create(
             cast("type[Aggregate.Created]", EVENT_CLASSES[EventKind.REGISTERED]),
             id=agreement_id(envelope.agreement),
             timestamp=now,
-            **kwargs,
+            **prepared.fields,
         )
 
     def record(self, envelope: Envelope, *, recorded_by: str, now: datetime) -> bool:
         """Append one event; ``False`` when it repeats an existing ``id`` exactly."""
-        if envelope.id is not None and envelope.id in self.history.originals:
-            if self.history.originals[envelope.id].content() == envelope.content():
-                return False
-            raise ConflictingId(f"event id {envelope.id!r} already exists with different content")
-        if envelope.type == EventKind.REGISTERED:
-            raise AlreadyRegistered(f"agreement {self.key!r} is already registered")
-        version = self.version + 1
-        event_id = envelope.id or ledger_assigned_id(self.key, version)
-        _check_reserved_id(self.key, event_id, version)
-        self.state.admit(envelope, now)
-        if envelope.type == EventKind.CORRECTED:
-            self._recheck_with(event_id, version, envelope, now)
-        kwargs = _event_kwargs(envelope, event_id, version, recorded_by, self.head_hash, now)
-        self.trigger_event(EVENT_CLASSES[envelope.type], timestamp=now, **kwargs)
+        prepared = self.stream.next_event(envelope, recorded_by=recorded_by, now=now)
+        if prepared is None:
+            return False
+        self.trigger_event(EVENT_CLASSES[envelope.type], timestamp=now, **prepared.fields)
         return True
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """The next event of a stream, checked against every rule and hashed, not yet written.
+
+    ``fields`` are the event's attributes beyond the library's own (id, version,
+    timestamp): what the aggregate triggers, and what the bulk writer stores.
+    """
+
+    kind: EventKind
+    version: int
+    envelope: Envelope
+    fields: dict[str, Any]
+
+    @property
+    def event_id(self) -> str:
+        return str(self.fields["event_id"])
+
+    @property
+    def hash(self) -> str:
+        return str(self.fields["hash"])
+
+
+class AgreementStream:
+    """What the rules know of one agreement's stream: its checks and its fold.
+
+    The one set of checks and the one fold, shared by both ways of writing: the
+    ``Agreement`` aggregate (a single append) holds one, and the bulk writer of an
+    import holds one per agreement without making aggregate or event objects.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.version = 0
+        self.head_hash = GENESIS
+        self.history = History(key)
+        self.state = StreamState(key=key)
+
+    @property
+    def last_event_id(self) -> str:
+        return next(reversed(self.history.versions))
+
+    def next_event(
+        self, envelope: Envelope, *, recorded_by: str, now: datetime
+    ) -> PreparedEvent | None:
+        """Check ``envelope`` as this stream's next event and prepare it; ``None`` when it
+        repeats an existing ``id`` exactly (nothing to write). Raises ``Rejected``."""
+        version = self.version + 1
+        if self.version == 0:
+            if envelope.type != EventKind.REGISTERED:
+                raise UnknownAgreement(f"agreement {self.key!r} is not registered")
+            self.state.admit(envelope, now)
+            event_id = envelope.id or ledger_assigned_id(self.key, version)
+            _check_reserved_id(self.key, event_id, version)
+        else:
+            if envelope.id is not None and envelope.id in self.history.originals:
+                if self.history.originals[envelope.id].content() == envelope.content():
+                    return None
+                raise ConflictingId(
+                    f"event id {envelope.id!r} already exists with different content"
+                )
+            if envelope.type == EventKind.REGISTERED:
+                raise AlreadyRegistered(f"agreement {self.key!r} is already registered")
+            event_id = envelope.id or ledger_assigned_id(self.key, version)
+            _check_reserved_id(self.key, event_id, version)
+            self.state.admit(envelope, now)
+            if envelope.type == EventKind.CORRECTED:
+                self._recheck_with(event_id, version, envelope, now)
+        fields = _event_kwargs(envelope, event_id, version, recorded_by, self.head_hash, now)
+        return PreparedEvent(envelope.type, version, envelope, fields)
+
+    def fold(self, event_id: str, version: int, envelope: Envelope, hash_: str) -> None:
+        """Apply one event (stored, or just prepared). Never raises."""
+        self.version = version
+        self.head_hash = hash_
+        self.history.add(event_id, version, envelope)
+        if envelope.type is EventKind.CORRECTED:
+            self.state = self.history.effective_state()
+        else:
+            self.state.apply(event_id, version, envelope, _quiet_occurred(self.state, envelope))
+
+    def fold_prepared(self, prepared: PreparedEvent) -> None:
+        """Apply an event this stream prepared, as its stored form would fold."""
+        identified = replace(prepared.envelope, id=prepared.event_id)
+        self.fold(prepared.event_id, prepared.version, identified, prepared.hash)
 
     def _recheck_with(
         self, event_id: str, version: int, correction: Envelope, now: datetime

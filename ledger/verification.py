@@ -132,9 +132,28 @@ def check_links(
     """Check every chain in ``links`` (ordered by stream, then version), and the digest
     (only the head of agreement ``only`` when the links are that one agreement's)."""
     result = Verification()
+    wanted = digest_heads(digest, only, result)
+    check_streams(links, wanted, result)
+    check_missing(wanted, digest, result)
+    return result
+
+
+def digest_heads(
+    digest: dict[str, Any] | None, only: str | None, result: Verification
+) -> dict[str, tuple[int, str]]:
+    """The stream heads a digest recorded (those of ``only``, if given); a digest that is
+    not one, or was altered, is a problem in ``result``."""
     wanted = _digest_heads(digest, result) if digest is not None else {}
     if only is not None:
         wanted = {key: head for key, head in wanted.items() if key == only}
+    return wanted
+
+
+def check_streams(
+    links: Iterable[Link], wanted: dict[str, tuple[int, str]], result: Verification
+) -> None:
+    """Walk the chains of ``links`` (whole streams, in order) into ``result``. Streams are
+    independent: disjoint sets of them may be walked apart and the results joined."""
     stream: _Stream | None = None
     for link in links:
         if stream is None or link.stream != stream.id:
@@ -145,12 +164,24 @@ def check_links(
         _check_link(stream, link, result, wanted)
     if stream is not None:
         _finish(stream, result, wanted)
+
+
+def join(result: Verification, part: Verification) -> None:
+    """Add the findings of a disjoint set of streams walked apart (``check_streams``)."""
+    result.events_checked += part.events_checked
+    result.problems.extend(part.problems)
+    result.heads.update(part.heads)
+
+
+def check_missing(
+    wanted: dict[str, tuple[int, str]], digest: dict[str, Any] | None, result: Verification
+) -> None:
+    """Streams the digest recorded that the ledger no longer has."""
     for key, (version, _hash) in sorted(wanted.items()):
         if digest is not None and key not in result.heads:
             result.problems.append(
                 Problem(key, version, "stream missing: the digest recorded it, the ledger has none")
             )
-    return result
 
 
 def link_of_row(row: StoredRow, decode: Decode) -> Link:
@@ -378,11 +409,14 @@ def digest_bytes(document: dict[str, Any]) -> bytes:
 
 
 def iterate(rows: Iterable[Any]) -> Iterator[StoredRow]:
-    """Adapt database rows to ``StoredRow``; a stream id read as bytes becomes a UUID."""
+    """Adapt database rows to ``StoredRow``; a stream id read as bytes becomes a UUID
+    (once per stream: rows come stream by stream)."""
+    last_raw: Any = None
+    last_id: UUID | bytes = b""
     for row in rows:
-        yield StoredRow(
-            _stream_id(row.originator_id), row.originator_version, row.topic, bytes(row.state)
-        )
+        if row.originator_id != last_raw:
+            last_raw, last_id = row.originator_id, _stream_id(row.originator_id)
+        yield StoredRow(last_id, row.originator_version, row.topic, bytes(row.state))
 
 
 def stream_label(originator_id: UUID | bytes) -> str:

@@ -11,7 +11,9 @@ otherwise, when the intervals overlap, it is only *possible*.
 
 from __future__ import annotations
 
+import functools
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -225,6 +227,14 @@ class Chronology:
                 if earlier in self._successors:
                     self._successors[earlier].add(event.id)
         self._reach: dict[str, frozenset[str]] = {}
+        # Events with a world time by start: those definitely after an interval are the
+        # ones starting at or after its end, a slice found by bisection.
+        dated = sorted(
+            (e for e in self._events.values() if e.occurred is not None),
+            key=lambda e: e.occurred.start,  # type: ignore[union-attr]
+        )
+        self._starts = [e.occurred.start for e in dated]  # type: ignore[union-attr]
+        self._ids_by_start = [e.id for e in dated]
 
     @property
     def events(self) -> Mapping[str, Dated]:
@@ -241,12 +251,8 @@ class Chronology:
             current = frontier.pop()
             step = set(self._successors[current])
             occurred = self._events[current].occurred
-            if occurred is not None:
-                step.update(
-                    other.id
-                    for other in self._events.values()
-                    if other.occurred is not None and occurred.definitely_before(other.occurred)
-                )
+            if occurred is not None:  # every other.start >= occurred.end (definitely_before)
+                step.update(self._ids_by_start[bisect_left(self._starts, occurred.end) :])
             for nxt in step - seen:
                 seen.add(nxt)
                 frontier.append(nxt)
@@ -266,8 +272,12 @@ class Chronology:
         return self.order(a, b) is Order.BEFORE
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def as_utc_text(instant: datetime) -> str:
-    """An instant as ISO-8601 in UTC with a ``Z`` (the form recorded_at is shown in)."""
+    """An instant as ISO-8601 in UTC with a ``Z`` (the form recorded_at is shown in).
+
+    Remembered: the projection writes the same instants again and again (an equal
+    instant in another zone has the same text, so sharing the entry is exact)."""
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -9,6 +9,7 @@ flag rather than a crash. Certainty follows §3: an order the dates (or
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -50,6 +51,12 @@ class Flag:
 
 Rule = Callable[[Facts, AgreementState], Iterator[Flag]]
 RULES: dict[str, Rule] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def parse_duration(text: str) -> Any:
+    """An ISO 8601 duration (remembered: a register repeats a handful of them)."""
+    return isodate.parse_duration(text)
 
 
 def rule(code: str) -> Callable[[Rule], Rule]:
@@ -147,7 +154,7 @@ def _plus(instant: datetime, duration: str, zone_name: str | None, sign: int = 1
     """``instant`` plus (or minus) an ISO duration, calendar parts counted in the zone."""
     local = instant.astimezone(zone(zone_name))
     try:
-        step = isodate.parse_duration(duration)
+        step = parse_duration(duration)
         moved: datetime = local + step if sign > 0 else local - step
         return moved.astimezone(instant.tzinfo)
     except OverflowError:  # a deadline beyond the calendar never passes (or always has)
@@ -444,7 +451,7 @@ def short_notice(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     period = facts.registration.fields.get("notice_period")
     if not period:
         return
-    length = isodate.parse_duration(period)
+    length = parse_duration(period)
     for notice in state.notices:
         given = notice.fact
         effective = date.fromisoformat(given.envelope.fields["effective"])

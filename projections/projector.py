@@ -23,7 +23,9 @@ from agreement_ledger.ledger.application import Ledger
 from agreement_ledger.ledger.domain import Agreement
 from agreement_ledger.ledger.errors import WriteConflict
 from agreement_ledger.ledger.eventstore import reading, storage_faults
+from agreement_ledger.ledger.workers import PARALLEL_FROM, worker_count
 from agreement_ledger.projections import store
+from agreement_ledger.projections.parallel import projected_rows, shares_by_key, shares_by_range
 from agreement_ledger.projections.project import Projection, project
 from agreement_ledger.projections.version import PROJECTION_VERSION
 
@@ -49,8 +51,11 @@ def writing() -> AbstractContextManager[None]:
 class Projector:
     """The live projection of a ledger into its read-model tables."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, workers: int | None = None) -> None:
         self.ledger = ledger
+        self.workers = worker_count() if workers is None else workers
+        """Processes that project a rebuild, or a catch-up of at least ``PARALLEL_FROM``
+        events (1: all in this process)."""
 
     def catch_up(self, now: datetime | None = None) -> int:
         """Bring the read models up to date; returns how many agreements were re-projected.
@@ -81,19 +86,31 @@ class Projector:
         start = store.lock_position(connection)
         if store.projection_version(connection) != PROJECTION_VERSION:
             return self._rebuild_locked(connection, now)  # rows of another projection version
-        done = 0
+        touched, last = self._keys_since(start)
+        keys = sorted(touched | set(store.stale(connection, now)))
+        if last - start >= PARALLEL_FROM and self.workers > 1:
+            store.forget(connection, keys)
+            shares = shares_by_key(keys, self.workers)
+            for batch in projected_rows(self.ledger.url, shares, now):
+                store.write_prepared(connection, batch.rows)
+        else:
+            for first in range(0, len(keys), BATCH):
+                store.write_many(connection, self._project(keys[first : first + BATCH], now))
+        store.set_position(connection, last)
+        return len(keys)
+
+    def _keys_since(self, position: int) -> tuple[set[str], int]:
+        """The agreements with events recorded after ``position``, and the newest event's
+        position: each touched agreement is then projected once, however many batches
+        of the log its events span."""
+        keys: set[str] = set()
+        start = position
         while True:
             notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=BATCH)
             if not notifications:
-                break
-            keys = sorted({self._key_of(n) for n in notifications})
-            store.write_many(connection, self._project(keys, now))
-            done += len(keys)
+                return keys, start
+            keys.update(self._key_of(n) for n in notifications)
             start = notifications[-1].id
-        expired = store.stale(connection, now)
-        store.write_many(connection, self._project(expired, now))
-        store.set_position(connection, start)
-        return done + len(expired)
 
     def _key_of(self, notification: Notification) -> str:
         event = self.ledger.store.decode(notification, f"stored event {notification.id}")
@@ -143,6 +160,8 @@ class Projector:
         store.clear(connection)
         store.set_position(connection, head)
         store.set_projection_version(connection, PROJECTION_VERSION)
+        if head >= PARALLEL_FROM and self.workers > 1:
+            return self._rebuild_in_parallel(connection, now, progress)
         count = 0
         batch: list[Projection] = []
         for projection in self.projections(now, progress):
@@ -152,6 +171,19 @@ class Projector:
                 store.write_many(connection, batch, replace=False)
                 batch = []
         store.write_many(connection, batch, replace=False)
+        return count
+
+    def _rebuild_in_parallel(
+        self, connection: Connection, now: datetime, progress: Progress | None
+    ) -> int:
+        """Every agreement projected by one worker per core, each over its own range of
+        streams; this process writes what they send."""
+        count = 0
+        for batch in projected_rows(self.ledger.url, shares_by_range(self.workers), now):
+            store.write_prepared(connection, batch.rows)
+            count += batch.keys
+            if progress is not None:
+                progress(batch.events)
         return count
 
     def projections(self, now: datetime, progress: Progress | None = None) -> Iterator[Projection]:

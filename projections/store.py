@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -29,6 +30,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import SQLAlchemyError
 
+from agreement_ledger.ledger.chain import written_alike
 from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.projections.version import (
     PROJECTION_VERSION,
@@ -231,6 +233,11 @@ def write(connection: Connection, projection: Projection) -> None:
     write_many(connection, [projection])
 
 
+Prepared = dict[str, list[Any]]
+"""Read-model rows ready for the database, by table name: tuples (or, for a driver
+with named parameters, dicts) of values already processed by each column's type."""
+
+
 def write_many(
     connection: Connection, projections: list[Projection], *, replace: bool = True
 ) -> None:
@@ -242,14 +249,73 @@ def write_many(
         return
     if replace:
         forget(connection, [p.key for p in projections])
+    write_prepared(connection, prepare(connection.dialect, projections))
+
+
+def prepare(dialect: Any, projections: list[Projection]) -> Prepared:
+    """The rows of ``projections`` made ready for ``dialect`` (in any process: the rows
+    are plain values, cheap to pass from a projection worker to the writer)."""
     rows: dict[Table, list[dict[str, Any]]] = {table: [] for table in READ_MODELS}
     for projection in projections:
         for table, row in _rows_of(projection):
             rows[table].append(row)
+    prepared: Prepared = {}
     for table in READ_MODELS:
         if rows[table]:
             _check_widths(table, rows[table])
-            connection.execute(insert(table), rows[table])
+            prepared[table.name] = _ready(dialect, table, rows[table])
+    return prepared
+
+
+def write_prepared(connection: Connection, prepared: Prepared) -> None:
+    """One ``executemany`` per table.
+
+    SQLAlchemy's ``insert`` would do the work of ``prepare`` per row and per value
+    through its general machinery, which cost more than the projection itself on a
+    rebuild.
+    """
+    for table in READ_MODELS:
+        if prepared.get(table.name):
+            connection.exec_driver_sql(
+                _insert_statement(connection.dialect, table), prepared[table.name]
+            )
+
+
+def _insert_statement(dialect: Any, table: Table) -> str:
+    names = [column.name for column in table.columns]
+    return str(insert(table).compile(dialect=dialect, column_keys=names))
+
+
+def _ready(dialect: Any, table: Table, rows: list[dict[str, Any]]) -> list[Any]:
+    """Each value made ready by its column's own bind processor (JSON by ``_json_text``)."""
+    names = [column.name for column in table.columns]
+    ready = [_bind_processor(column, dialect) for column in table.columns]
+    if dialect.paramstyle == "qmark":
+        return [tuple(p(row.get(n)) for n, p in zip(names, ready, strict=True)) for row in rows]
+    return [{n: p(row.get(n)) for n, p in zip(names, ready, strict=True)} for row in rows]
+
+
+def _bind_processor(column: Column[Any], dialect: Any) -> Callable[[Any], Any]:
+    if isinstance(column.type, JSON):
+        return _json_text
+    processor = column.type.bind_processor(dialect)
+    return processor if processor is not None else _as_is
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _json_text(value: Any) -> str:
+    """A JSON column's value as text: ``orjson`` unless it would write a number differently
+    from the standard library (a float's digits, an integer beyond 64 bits). ``None`` is
+    JSON ``null``, as SQLAlchemy's ``JSON`` type stores it."""
+    if written_alike(value):
+        try:
+            return orjson.dumps(value).decode()
+        except orjson.JSONEncodeError:
+            pass
+    return json.dumps(value)
 
 
 def _bounded_columns(table: Table) -> list[tuple[str, int]]:

@@ -54,9 +54,14 @@ def run(url: str, *args: str):
 
 
 def wait_for_replay(primary: str, standby: str) -> None:
-    """Until the standby has replayed everything the primary wrote."""
+    """Until the standby has replayed everything the primary wrote.
+
+    The test clusters commit asynchronously (``synchronous_commit=off``): the last
+    commit may still be in the primary's WAL buffers, past ``pg_current_wal_lsn()``;
+    the insert position includes it.
+    """
     with create_engine(primary).connect() as connection:
-        target = connection.execute(text("SELECT pg_current_wal_lsn()")).scalar()
+        target = connection.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar()
     engine = create_engine(standby)
     for _ in range(200):
         with engine.connect() as connection:

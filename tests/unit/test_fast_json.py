@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agreement_ledger.ledger.chain import canonical_bytes, standard_canonical_bytes
-from agreement_ledger.ledger.eventstore import state_decoder
+from agreement_ledger.ledger.eventstore import LedgerTranscoder
 from tests.histories import stored
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -34,8 +35,8 @@ JSON_VALUES = st.recursive(
 )
 
 
-def transcoder() -> JSONTranscoder:
-    coder = JSONTranscoder()
+def transcoder(kind: type[JSONTranscoder] = JSONTranscoder) -> JSONTranscoder:
+    coder = kind()
     coder.register(UUIDAsHex())
     coder.register(DatetimeAsISO())
     return coder
@@ -66,26 +67,44 @@ def test_an_enumeration_and_a_tuple_are_written_as_text_and_a_list() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(JSON_VALUES)
-def test_stored_state_decodes_as_the_librarys_transcoder_does(value: Any) -> None:
-    from datetime import UTC, datetime
-
-    coder = transcoder()
-    state = {
-        "fields": {"text": value},
-        "note": value,
-        "timestamp": datetime(2026, 11, 27, 10, 30, 1, 5, tzinfo=UTC),
-    }
-    data = coder.encode(state)
-    assert repr(state_decoder(coder)(data)) == repr(coder.decode(data))  # types too
+@given(JSON_VALUES, st.datetimes(timezones=st.just(UTC)))
+def test_stored_state_is_written_and_read_as_the_librarys_transcoder_does(value, stamp):
+    library, ledger = transcoder(), transcoder(LedgerTranscoder)
+    state = {"timestamp": stamp, "fields": {"text": value}, "note": value}
+    data = library.encode(state)
+    assert ledger.encode(state) == data
+    assert repr(ledger.decode(data)) == repr(library.decode(data))  # types too
 
 
 def test_every_state_of_the_release_database_decodes_alike() -> None:
-    coder = transcoder()
-    decode = state_decoder(coder)
+    library, ledger = transcoder(), transcoder(LedgerTranscoder)
     connection = sqlite3.connect(FIXTURES / "release-0.1.db")
     states = [bytes(s) for (s,) in connection.execute("SELECT state FROM ledger_events")]
     connection.close()
     assert states
     for data in states:
-        assert repr(decode(data)) == repr(coder.decode(data))
+        decoded = library.decode(data)
+        assert repr(ledger.decode(data)) == repr(decoded)
+        assert ledger.encode(decoded) == library.encode(decoded) == data
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_read_model_json_is_read_back_as_the_value_written(value: Any) -> None:
+    from agreement_ledger.projections.store import _json_text
+
+    assert repr(json.loads(_json_text(value))) == repr(value)  # ints stay ints, floats floats
+
+
+def test_a_stored_state_keeps_no_spare_buffer() -> None:
+    import sys
+    import tracemalloc
+    from datetime import datetime
+
+    coder = transcoder(LedgerTranscoder)
+    state = {"timestamp": datetime(2026, 11, 27, tzinfo=UTC), "note": "x" * 700}
+    tracemalloc.start()
+    kept = [coder.encode(state) for _ in range(200)]
+    used = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert used < 2 * sum(sys.getsizeof(k) for k in kept)  # not 8 KiB apiece

@@ -11,7 +11,6 @@ otherwise, when the intervals overlap, it is only *possible*.
 
 from __future__ import annotations
 
-import functools
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
@@ -272,12 +271,8 @@ class Chronology:
         return self.order(a, b) is Order.BEFORE
 
 
-@functools.lru_cache(maxsize=1 << 14)
 def as_utc_text(instant: datetime) -> str:
-    """An instant as ISO-8601 in UTC with a ``Z`` (the form recorded_at is shown in).
-
-    Remembered: the projection writes the same instants again and again (an equal
-    instant in another zone has the same text, so sharing the entry is exact)."""
+    """An instant as ISO-8601 in UTC with a ``Z`` (the form recorded_at is shown in)."""
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

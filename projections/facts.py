@@ -54,6 +54,7 @@ class Facts:
             Dated(f.id, f.occurred, f.envelope.after) for f in self.all_facts
         )
         self._by_type = {}
+        self._answers: dict[tuple[str, ...], list[Fact]] = {}
 
     @classmethod
     def build(
@@ -129,7 +130,15 @@ class Facts:
 
     def _of_types(self, which: str, types: tuple[str, ...]) -> list[Fact]:
         """The facts of ``which`` list with one of ``types``, in world order: from an
-        index by type built once (the flag rules and the state ask this often)."""
+        index by type built once, each answer remembered (the flag rules and the state
+        ask the same questions often); a copy, which the caller may change."""
+        asked = (which, *types)
+        answer = self._answers.get(asked)
+        if answer is None:
+            answer = self._answers[asked] = self._select(which, types)
+        return list(answer)
+
+    def _select(self, which: str, types: tuple[str, ...]) -> list[Fact]:
         by_type = self._by_type.get(which)
         if by_type is None:
             by_type = {}
@@ -172,6 +181,7 @@ class Facts:
             f for f in self.all_facts if f.occurred is None or f.occurred.start <= instant
         ]
         view._by_type = {k: v for k, v in self._by_type.items() if k == "all_facts"}
+        view._answers = {k: v for k, v in self._answers.items() if k[0] == "all_facts"}
         return view
 
     def order(self, a: Fact, b: Fact) -> Order:

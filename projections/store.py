@@ -30,7 +30,6 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import SQLAlchemyError
 
-from agreement_ledger.ledger.chain import written_alike
 from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.projections.version import (
     PROJECTION_VERSION,
@@ -288,34 +287,30 @@ def _insert_statement(dialect: Any, table: Table) -> str:
 
 def _ready(dialect: Any, table: Table, rows: list[dict[str, Any]]) -> list[Any]:
     """Each value made ready by its column's own bind processor (JSON by ``_json_text``)."""
-    names = [column.name for column in table.columns]
-    ready = [_bind_processor(column, dialect) for column in table.columns]
+    columns = [(column.name, _bind_processor(column, dialect)) for column in table.columns]
     if dialect.paramstyle == "qmark":
-        return [tuple(p(row.get(n)) for n, p in zip(names, ready, strict=True)) for row in rows]
-    return [{n: p(row.get(n)) for n, p in zip(names, ready, strict=True)} for row in rows]
+        return [
+            tuple([row.get(n) if p is None else p(row.get(n)) for n, p in columns])
+            for row in rows
+        ]
+    return [{n: row.get(n) if p is None else p(row.get(n)) for n, p in columns} for row in rows]
 
 
-def _bind_processor(column: Column[Any], dialect: Any) -> Callable[[Any], Any]:
+def _bind_processor(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
     if isinstance(column.type, JSON):
         return _json_text
-    processor = column.type.bind_processor(dialect)
-    return processor if processor is not None else _as_is
-
-
-def _as_is(value: Any) -> Any:
-    return value
+    return column.type.bind_processor(dialect)
 
 
 def _json_text(value: Any) -> str:
-    """A JSON column's value as text: ``orjson`` unless it would write a number differently
-    from the standard library (a float's digits, an integer beyond 64 bits). ``None`` is
-    JSON ``null``, as SQLAlchemy's ``JSON`` type stores it."""
-    if written_alike(value):
-        try:
-            return orjson.dumps(value).decode()
-        except orjson.JSONEncodeError:
-            pass
-    return json.dumps(value)
+    """A JSON column's value as text, read back as the same value: orjson writes floats
+    in fewer characters than ``json`` but they read back the same; what it cannot write
+    (an integer beyond 64 bits) goes to ``json``. ``None`` is JSON ``null``, as
+    SQLAlchemy's ``JSON`` type stores it."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 def _bounded_columns(table: Table) -> list[tuple[str, int]]:

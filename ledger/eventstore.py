@@ -12,6 +12,7 @@ a stored topic names.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -163,6 +164,14 @@ EVENT_TOPIC = {kind: get_topic(cls) for kind, cls in EVENT_CLASSES.items()}
 
 DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 LONG_RUN = b"0" * 19
+NUMBER_OF_19_DIGITS = re.compile(rb"[:,\[\s]-?[0-9]{19}")
+
+
+def _long_number(data: bytes) -> bool:
+    """Whether ``data`` may hold a number of 19 digits or more. A run of 19 digits is
+    looked for first (cheap); most such runs are inside text (a hash of zeros), which
+    the pattern of a number's start then tells apart."""
+    return LONG_RUN in data.translate(DIGITS_AS_ZERO) and bool(NUMBER_OF_19_DIGITS.search(data))
 
 
 class LedgerTranscoder(JSONTranscoder):
@@ -194,7 +203,7 @@ class LedgerTranscoder(JSONTranscoder):
         return super().encode(obj)
 
     def decode(self, data: bytes) -> Any:
-        if data.count(b'"_type_"') == 1 and LONG_RUN not in data.translate(DIGITS_AS_ZERO):
+        if data.count(b'"_type_"') == 1 and not _long_number(data):
             try:
                 state = orjson.loads(data)
             except orjson.JSONDecodeError:

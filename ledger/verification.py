@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from agreement_ledger.ledger import merkle
@@ -29,9 +29,9 @@ DIGEST_FORMATS = ("agreement-ledger-digest/1", DIGEST_FORMAT)
 digest's own hash covers; format 1 digests are still read."""
 
 
-@dataclass(frozen=True)
-class StoredRow:
-    """One row of the event table, as the database holds it."""
+class StoredRow(NamedTuple):
+    """One row of the event table, as the database holds it (a tuple: one is made per
+    event verified, and a frozen dataclass costs several times as much to make)."""
 
     originator_id: UUID | bytes  # bytes: a damaged id that is no UUID
     version: int
@@ -82,9 +82,9 @@ def record_of(topic: str, state: dict[str, Any], version: int) -> dict[str, Any]
     return record_of_state(event_class.TYPE, state, version)
 
 
-@dataclass(frozen=True)
-class Link:
-    """One event as the chain check sees it, wherever it was read from.
+class Link(NamedTuple):
+    """One event as the chain check sees it, wherever it was read from (a tuple, as
+    ``StoredRow``).
 
     ``stream`` groups a stream's events (a stored stream id, or an agreement key
     in an export); ``problems`` are what reading this one event already found.
@@ -187,9 +187,10 @@ def check_missing(
 def link_of_row(row: StoredRow, decode: Decode) -> Link:
     """A stored row as a link: decoded, its content hashed, its stream id checked."""
     problems: list[str] = []
+    label = None  # a UUID names its stream as ``check_streams`` says it
     if not isinstance(row.originator_id, UUID):
         problems.append("the stored stream id is damaged (not a UUID)")
-    label = f"stream {stream_label(row.originator_id)}"
+        label = f"stream {stream_label(row.originator_id)}"
     try:
         state = decode(row.state)
         record = record_of(row.topic, state, row.version)

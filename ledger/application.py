@@ -67,7 +67,12 @@ from agreement_ledger.ledger.storage import (
     retryable,
     storage_error,
 )
-from agreement_ledger.ledger.text import actor_problem, decode_utf8, read_json
+from agreement_ledger.ledger.text import (
+    actor_problem,
+    decode_utf8,
+    plainly_storable,
+    read_json,
+)
 from agreement_ledger.ledger.verification import (
     Verification,
     check_export,
@@ -114,6 +119,8 @@ class Submission:
 
     raw: Any
     line: int | None = None
+    checked: bool = False
+    """The line it was read from showed it storable (``text.plainly_storable``)."""
 
 
 @dataclass
@@ -153,10 +160,12 @@ def json_lines(lines: Iterable[bytes]) -> Iterator[Submission]:
         if not line.strip():
             continue
         try:
-            raw = read_json(decode_utf8(line.removesuffix(b"\n").removesuffix(b"\r")))
+            text = decode_utf8(line.removesuffix(b"\n").removesuffix(b"\r"))
+            checked = plainly_storable(text)
+            raw = read_json(text, checked=checked)
         except Rejected as error:
             raise error.locate(line=number) from None
-        yield Submission(raw, line=number)
+        yield Submission(raw, line=number, checked=checked)
 
 
 def file_lines(file: BinaryIO) -> Callable[[], Iterator[Submission]]:
@@ -355,7 +364,9 @@ class Ledger(Application[Any]):
     ) -> None:
         """Check one event against its agreement's stream, and stage its stored row."""
         try:
-            envelope = read_envelope(submission.raw, ignore_ledger_keys=ignore_ledger_keys)
+            envelope = read_envelope(
+                submission.raw, ignore_ledger_keys=ignore_ledger_keys, checked=submission.checked
+            )
             now = self.clock()
             stream = streams.get(envelope.agreement)
             if stream is None:
@@ -400,7 +411,9 @@ class Ledger(Application[Any]):
         ignore_ledger_keys: bool,
     ) -> None:
         """Check one event against its agreement and record it there (not yet written)."""
-        envelope = read_envelope(submission.raw, ignore_ledger_keys=ignore_ledger_keys)
+        envelope = read_envelope(
+            submission.raw, ignore_ledger_keys=ignore_ledger_keys, checked=submission.checked
+        )
         now = self.clock()
         key = envelope.agreement
         agreement = in_hand.get(key)

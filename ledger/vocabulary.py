@@ -9,6 +9,7 @@ agreement's history live in ``ledger.rules``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ DEPOSITARY = "depositary"
 
 ENVELOPE_KEYS = ("agreement", "type", "occurred", "id", "source", "citation", "note", "after", "tz")
 LEDGER_KEYS = ("seq", "version", "recorded_at", "recorded_by", "prev_hash", "hash", "corrected_by")
+LEDGER_KEY_SET = frozenset(LEDGER_KEYS)
 
 Normaliser = Callable[[str, Any], Any]
 
@@ -135,10 +137,16 @@ def duration(name: str, value: Any) -> str:
     if days > MAX_DURATION_DAYS:
         raise _fail(name, "a duration of at most about a thousand years", value)
     try:
-        isodate.parse_duration(value)
+        parse_duration(value)
     except (isodate.ISO8601Error, ValueError):
         raise _fail(name, expected, value) from None
     return value
+
+
+@functools.lru_cache(maxsize=256)
+def parse_duration(text: str) -> Any:
+    """An ISO 8601 duration (remembered: a register repeats a handful of them)."""
+    return isodate.parse_duration(text)
 
 
 def time_zone(name: str, value: Any) -> str:
@@ -345,9 +353,12 @@ class EventType:
     occurred_required: bool = True
     acting_party: str | None = None  # the field whose party's zone reads `occurred`
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+    allowed_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The envelope's keys and this type's fields: what a writer may give."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+        object.__setattr__(self, "allowed_keys", frozenset(ENVELOPE_KEYS) | frozenset(self.by_name))
 
     @property
     def name(self) -> str:
@@ -703,16 +714,18 @@ def read_type_fields(event_type: EventType, raw: Mapping[str, Any]) -> dict[str,
     return fields
 
 
-def read_envelope(raw: Any, *, ignore_ledger_keys: bool = True) -> Envelope:
+def read_envelope(raw: Any, *, ignore_ledger_keys: bool = True, checked: bool = False) -> Envelope:
     """Validate one event object as written on import or with ``append``.
 
     Keys the ledger sets itself (``seq``, ``version``, hashes, …) are ignored on
     import so that an export can be imported again; with ``ignore_ledger_keys``
-    false they are refused, since a writer never sets them.
+    false they are refused, since a writer never sets them. ``checked``: the text
+    it was read from showed it storable (``text.plainly_storable``).
     """
     if not isinstance(raw, Mapping):
         raise InvalidField("an event must be a JSON object")
-    check_storable(raw)
+    if not checked:
+        check_storable(raw)
     agreement = raw.get("agreement")
     if not isinstance(agreement, str) or not AGREEMENT_KEY.fullmatch(agreement):
         raise InvalidField(
@@ -763,13 +776,13 @@ def _fold_party(kind: EventKind, fields: dict[str, Any], raw: Mapping[str, Any])
 def _read_checked(
     raw: Mapping[str, Any], agreement: str, event_type: EventType, ignore_ledger_keys: bool
 ) -> Envelope:
-    allowed = set(ENVELOPE_KEYS) | set(event_type.by_name)
-    ledger_keys = set(raw) & set(LEDGER_KEYS)
+    allowed = event_type.allowed_keys
+    ledger_keys = raw.keys() & LEDGER_KEY_SET
     if ledger_keys and not ignore_ledger_keys:
         raise InvalidField(
             f"field(s) {', '.join(sorted(ledger_keys))} are set by the ledger, not by a writer"
         )
-    unknown = set(raw) - allowed - set(LEDGER_KEYS)
+    unknown = raw.keys() - allowed - LEDGER_KEY_SET
     if unknown:
         raise InvalidField(
             f"unknown field(s) {', '.join(sorted(unknown))} for {event_type.name}; "

@@ -9,17 +9,14 @@ flag rather than a crash. Certainty follows §3: an order the dates (or
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import isodate
-
 from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.ledger.rules import Fact
-from agreement_ledger.ledger.vocabulary import EventKind, duration_words
+from agreement_ledger.ledger.vocabulary import EventKind, duration_words, parse_duration
 from agreement_ledger.ledger.worldtime import EARLIEST, LATEST, Order, as_utc_text, zone
 from agreement_ledger.projections.facts import Facts, end_of, relative_to, start_of
 from agreement_ledger.projections.state import AgreementState
@@ -51,12 +48,6 @@ class Flag:
 
 Rule = Callable[[Facts, AgreementState], Iterator[Flag]]
 RULES: dict[str, Rule] = {}
-
-
-@functools.lru_cache(maxsize=256)
-def parse_duration(text: str) -> Any:
-    """An ISO 8601 duration (remembered: a register repeats a handful of them)."""
-    return isodate.parse_duration(text)
 
 
 def rule(code: str) -> Callable[[Rule], Rule]:

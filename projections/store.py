@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.projections.version import (
@@ -233,8 +233,8 @@ def write(connection: Connection, projection: Projection) -> None:
 
 
 Prepared = dict[str, list[Any]]
-"""Read-model rows ready for the database, by table name: tuples (or, for a driver
-with named parameters, dicts) of values already processed by each column's type."""
+"""Read-model rows ready for the database, by table name: tuples in column order of
+values already processed by each column's type."""
 
 
 def write_many(
@@ -267,17 +267,39 @@ def prepare(dialect: Any, projections: list[Projection]) -> Prepared:
 
 
 def write_prepared(connection: Connection, prepared: Prepared) -> None:
-    """One ``executemany`` per table.
+    """One ``executemany`` per table (SQLite), one ``COPY`` (PostgreSQL).
 
     SQLAlchemy's ``insert`` would do the work of ``prepare`` per row and per value
     through its general machinery, which cost more than the projection itself on a
     rebuild.
     """
     for table in READ_MODELS:
-        if prepared.get(table.name):
-            connection.exec_driver_sql(
-                _insert_statement(connection.dialect, table), prepared[table.name]
-            )
+        rows = prepared.get(table.name)
+        if not rows:
+            continue
+        if connection.dialect.name == "postgresql":
+            _copy(connection, table, rows)
+        else:
+            connection.exec_driver_sql(_insert_statement(connection.dialect, table), rows)
+
+
+def _copy(connection: Connection, table: Table, rows: list[Any]) -> None:
+    """``COPY … FROM STDIN`` through the connection's own psycopg connection; a failure
+    is raised as SQLAlchemy raises a driver error."""
+    import psycopg
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name),
+        sql.SQL(", ").join(sql.Identifier(column.name) for column in table.columns),
+    )
+    driver: Any = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(f"COPY {table.name}", None, exc, psycopg.Error) from exc
 
 
 def _insert_statement(dialect: Any, table: Table) -> str:
@@ -288,12 +310,7 @@ def _insert_statement(dialect: Any, table: Table) -> str:
 def _ready(dialect: Any, table: Table, rows: list[dict[str, Any]]) -> list[Any]:
     """Each value made ready by its column's own bind processor (JSON by ``_json_text``)."""
     columns = [(column.name, _bind_processor(column, dialect)) for column in table.columns]
-    if dialect.paramstyle == "qmark":
-        return [
-            tuple([row.get(n) if p is None else p(row.get(n)) for n, p in columns])
-            for row in rows
-        ]
-    return [{n: row.get(n) if p is None else p(row.get(n)) for n, p in columns} for row in rows]
+    return [tuple([row.get(n) if p is None else p(row.get(n)) for n, p in columns]) for row in rows]
 
 
 def _bind_processor(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
@@ -381,10 +398,16 @@ def _rows_of(projection: Projection) -> Iterable[tuple[Table, dict[str, Any]]]:
         )
 
 
+KEYS_PER_STATEMENT = 500
+"""Agreements named per ``DELETE`` (databases limit the parameters of one statement)."""
+
+
 def forget(connection: Connection, keys: Iterable[str]) -> None:
     keys = list(keys)
-    for table in READ_MODELS:
-        connection.execute(delete(table).where(table.c.agreement.in_(keys)))
+    for first in range(0, len(keys), KEYS_PER_STATEMENT):
+        some = keys[first : first + KEYS_PER_STATEMENT]
+        for table in READ_MODELS:
+            connection.execute(delete(table).where(table.c.agreement.in_(some)))
 
 
 def clear(connection: Connection) -> None:

@@ -108,3 +108,27 @@ def test_a_stored_state_keeps_no_spare_buffer() -> None:
     used = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     assert used < 2 * sum(sys.getsizeof(k) for k in kept)  # not 8 KiB apiece
+
+
+ANY_TEXT = st.text(max_size=12)  # lone surrogates and NUL included
+NESTED = st.recursive(
+    st.none() | st.integers() | ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ANY_TEXT, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(NESTED, st.booleans())
+def test_a_line_that_looks_storable_is(value: Any, ascii_only: bool) -> None:
+    """The shortcut of an import line never lets through what the full check refuses."""
+    from agreement_ledger.ledger.errors import InvalidField
+    from agreement_ledger.ledger.text import check_storable, plainly_storable
+
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    if not plainly_storable(text):
+        return
+    try:
+        check_storable(json.loads(text))
+    except InvalidField as refused:  # pragma: no cover - the failure this test looks for
+        raise AssertionError(f"{text!r} looked storable: {refused}") from None

@@ -248,6 +248,25 @@ class Ledger:
             ]
         return sorted(kept, key=lambda row: row["agreement"])
 
+    def due(
+        self,
+        within: str = "P90D",
+        party: str | None = None,
+        now: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The compliance calendar: what falls due from now to ``within`` (an ISO 8601
+        duration) later, and what is overdue, soonest first; every agreement's, or those
+        of one ``party`` (a party no agreement has is an ``InvalidArgument``)."""
+        from agreement_ledger.projections.due import calendar
+
+        with self.read_models().connect() as connection:
+            if party is not None and not store.has_party(connection, party):
+                raise InvalidArgument(f"no agreement has a party {party!r}")
+            found = {state["agreement"]: state for state in store.states(connection)}
+        found |= {key: projection.show for key, projection in self._recomputed.items()}
+        items = calendar(found.values(), now or datetime.now(UTC), within, party)
+        return [item.as_json() for item in items]
+
     def timeline(self, key: str) -> list[dict[str, Any]]:
         """An agreement's events in world-time order, with precision and recording time."""
         with self.read_models().connect() as connection:

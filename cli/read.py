@@ -15,6 +15,7 @@ from agreement_ledger.cli.common import (
     KnownAt,
     RowsFormatOption,
     choice_of,
+    duration_value,
     ledger_of,
     metavar_of,
     party_value,
@@ -37,6 +38,7 @@ from agreement_ledger.cli.render import (
 )
 from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.ledger.text import to_json, visible
+from agreement_ledger.ledger.vocabulary import duration_words
 from agreement_ledger.projections.chart import layout, track
 
 Key = Annotated[str, typer.Argument(help="Agreement key")]
@@ -102,6 +104,50 @@ def flags(
     except InvalidArgument as error:  # the only argument the parsers cannot check alone
         raise typer.BadParameter(str(error), param_hint="'--party'") from None
     render_flags(rows, output)
+    replica_note(ctx)
+
+
+DUE_COLUMNS: list[Column] = [
+    ("due", lambda row: cell(row["due"] or "—", "red" if row["overdue"] else "")),
+    ("agreement", field_of("agreement")),
+    ("kind", field_of("kind")),
+    ("party", field_of("party")),
+    ("what", field_of("what")),
+    ("overdue", lambda row: cell("overdue", "red bold") if row["overdue"] else cell("")),
+]
+
+
+@app.command()
+def due(
+    ctx: typer.Context,
+    within: Annotated[
+        str,
+        typer.Option(
+            "--within",
+            parser=duration_value,
+            metavar="DURATION",
+            help="How far ahead to look, an ISO 8601 duration (P90D, P6M, P1Y)",
+        ),
+    ] = "P90D",
+    party: Annotated[
+        str | None,
+        typer.Option("--party", parser=party_value, help="Only what concerns this party"),
+    ] = None,
+    output: RowsFormatOption = RowsFormat.table,
+) -> None:
+    """What falls due: notifications owed and their deadlines, notices of termination or
+    withdrawal and ends of provisional application about to take effect, expiries, and
+    what is already overdue; soonest first, overdue first of all.
+
+    Example: ledger due --within P30D --party KR
+    """
+    try:
+        rows = ledger_of(ctx).due(within, party)
+    except InvalidArgument as error:  # the only argument the parsers cannot check alone
+        raise typer.BadParameter(str(error), param_hint="'--party'") from None
+    window = duration_words(within)
+    title = f"Due within {window}" + (f" for {party}" if party else "")
+    render_rows(output, title, DUE_COLUMNS, rows, empty=f"nothing due within {window}")
     replica_note(ctx)
 
 

@@ -166,10 +166,10 @@ def cli_markdown() -> str:
     """Every command's --help, as the program prints it at 100 columns."""
     import typer.main
 
-    import agreement_ledger.cli.main  # noqa: F401  (registers the commands)
-    from agreement_ledger.cli.app import app, readable_metavars
+    from agreement_ledger.cli.app import readable_metavars
+    from agreement_ledger.cli.main import registered_app
 
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(registered_app())
     readable_metavars(root)
     lines = [
         "# Command line",

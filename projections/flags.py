@@ -202,7 +202,10 @@ def _step(facts: Facts, state: AgreementState, requirement: dict[str, str]) -> F
     return found[0] if found else None
 
 
-def _deadline(facts: Facts, state: AgreementState, requirement: dict[str, str]) -> Deadline | None:
+def deadline_of(
+    facts: Facts, state: AgreementState, requirement: dict[str, str]
+) -> Deadline | None:
+    """When a notification requirement must be met, once the step it hangs on happened."""
     step = _step(facts, state, requirement)
     if step is None:
         return None
@@ -259,7 +262,7 @@ def notified_late(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     """A required notification made after its stated deadline (``within``, or ``lead``
     ahead of the step it must precede)."""
     for requirement in _requirements(facts):
-        deadline = _deadline(facts, state, requirement)
+        deadline = deadline_of(facts, state, requirement)
         if deadline is None or not deadline.explicit:
             continue
         notified = next(
@@ -288,7 +291,7 @@ def notified_late(facts: Facts, state: AgreementState) -> Iterator[Flag]:
 def notification_missing(facts: Facts, state: AgreementState) -> Iterator[Flag]:
     """A required notification not made by the evaluation instant although it was due."""
     for requirement in _requirements(facts):
-        deadline = _deadline(facts, state, requirement)
+        deadline = deadline_of(facts, state, requirement)
         if deadline is None or any(
             matches(f, requirement) for f in facts.of_type(EventKind.NOTIFIED)
         ):

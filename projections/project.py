@@ -9,15 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from agreement_ledger.ledger.domain import Agreement
 from agreement_ledger.ledger.rules import Fact
 from agreement_ledger.ledger.vocabulary import EventKind
-from agreement_ledger.ledger.worldtime import as_utc_text
+from agreement_ledger.ledger.worldtime import as_utc_text, zone
 from agreement_ledger.projections.facts import Facts, world_order
-from agreement_ledger.projections.flags import SUBJECT_DEFAULT, Flag, evaluate, matches
+from agreement_ledger.projections.flags import (
+    SUBJECT_DEFAULT,
+    Deadline,
+    Flag,
+    deadline_of,
+    evaluate,
+    matches,
+)
 from agreement_ledger.projections.state import AgreementState, compute_state
 
 
@@ -62,6 +69,7 @@ def project(
         ),
         "expires": state.expires,
         "termination": state.termination.as_json() if state.termination else None,
+        "notices": [notice.as_json() for notice in state.notices],
         "notifications": notifications(facts),
         "required_notifications": required_notifications(facts, state, flags),
         "flags": [flag.as_json(facts.key) for flag in flags],
@@ -124,15 +132,26 @@ def required_notifications(
             status = "due"
         else:
             status = "awaiting_entry_into_force"
+        deadline = deadline_of(facts, state, requirement)
         result.append(
             {
                 **requirement,
                 "within": requirement.get("within"),
                 "status": status,
                 "notified_by": met_by,
+                "deadline": last_day(deadline) if deadline is not None else None,
             }
         )
     return result
+
+
+def last_day(deadline: Deadline) -> str:
+    """The last day a requirement can be met, in the zone its step was read in: the day
+    before its exclusive end (the end of the window for ``within``; for ``before``, its
+    first possible instant, so that the day given is safe whatever the step's time)."""
+    end = deadline.latest if deadline.requirement.get("within") else deadline.earliest
+    zone_name = deadline.step.zone or "UTC"
+    return (end - timedelta(microseconds=1)).astimezone(zone(zone_name)).date().isoformat()
 
 
 def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dict[str, Any]]:

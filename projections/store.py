@@ -436,6 +436,13 @@ def show(connection: Connection, key: str) -> dict[str, Any] | None:
 
 
 @guarded
+def states(connection: Connection) -> list[dict[str, Any]]:
+    """Every agreement's ``show`` answer, by key."""
+    query = select(agreements.c.show).order_by(agreements.c.agreement)
+    return [dict(found) for found in connection.execute(query).scalars()]
+
+
+@guarded
 def listing(connection: Connection) -> list[dict[str, Any]]:
     rows = connection.execute(select(agreements).order_by(agreements.c.agreement)).mappings()
     return [

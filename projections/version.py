@@ -4,14 +4,16 @@ Kept apart from the table definitions so that the lean read path can check it
 without loading SQLAlchemy.
 """
 
-PROJECTION_VERSION = 4
+PROJECTION_VERSION = 5
 """Bump whenever projected rows change shape or meaning: stored read models written
 by another version are rebuilt on the next catch-up (so an upgrade never leaves
 drift behind). 2: timeline entries name the zone their date was read in.
 3: ``show`` lists notifications and the state of each required notification.
 4: treaty practice of the contract's version 2: succession, provisional application,
 statements, consent steps and instruments per party; notifications say what they are
-about; date fields read in their event's zone."""
+about; date fields read in their event's zone. 5: every notice of termination or
+withdrawal (``notices``), and the last day of each required notification (``deadline``),
+for the compliance calendar (``ledger due``)."""
 
 TRACKING_NAME = "read_models"
 """The ``read_tracking`` row holding the position of the newest event projected."""

@@ -166,7 +166,7 @@ def timeline(
     if chart and output is RowsFormat.table:
         render_chart(state, entries)
         return
-    render_rows(output, f"Timeline of {key}", TIMELINE_COLUMNS, entries)
+    render_rows(output, f"Timeline of {key}", TIMELINE_COLUMNS, entries, empty="no events")
     replica_note(ctx)
 
 

@@ -204,12 +204,14 @@ def render_state(state: dict[str, Any], output: Format) -> None:
             ),
         )
     )
-    termination = state["termination"]
-    if termination:
+    notices = state.get("notices")  # every notice (projection 5); before, only the latest
+    if notices is None:
+        notices = [state["termination"]] if state["termination"] else []
+    for notice in notices:
         out.print(
             cell(
-                f"termination notice by {termination['party']} ({termination['notified']}), "
-                f"effective {termination['effective']}: {termination['status']}"
+                f"termination notice by {notice['party']} ({notice['notified']}), "
+                f"effective {notice['effective']}: {notice['status']}"
             )
         )
     render_rows(RowsFormat.table, "Parties", STATUS_COLUMNS, state["parties"])

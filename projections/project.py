@@ -146,12 +146,13 @@ def required_notifications(
 
 
 def last_day(deadline: Deadline) -> str:
-    """The last day a requirement can be met, in the zone its step was read in: the day
-    before its exclusive end (the end of the window for ``within``; for ``before``, its
-    first possible instant, so that the day given is safe whatever the step's time)."""
-    end = deadline.latest if deadline.requirement.get("within") else deadline.earliest
+    """The last day on which notifying draws no flag at all, in the zone the step was read
+    in: the day before the deadline's earliest possible instant. A step known to the day
+    may have happened at any time of it, so a notification on the next day is possibly
+    late (``notified_late``, possible), and the calendar names the day that is safe."""
     zone_name = deadline.step.zone or "UTC"
-    return (end - timedelta(microseconds=1)).astimezone(zone(zone_name)).date().isoformat()
+    last = deadline.earliest - timedelta(microseconds=1)
+    return last.astimezone(zone(zone_name)).date().isoformat()
 
 
 def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dict[str, Any]]:

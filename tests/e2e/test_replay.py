@@ -126,6 +126,9 @@ def test_a_notification_due_but_not_yet_made_is_missing_on_that_day(cli):
             "within": "P10D",
             "status": "late",
             "notified_by": "pact/5",
+            # entry into force on 2 January at some time: on 12 January a notification may
+            # already be more than ten days after it; the 11th is the last day that is safe
+            "deadline": "2015-01-11",
         }
     ]
     assert now["notifications"] == [

@@ -45,8 +45,8 @@ NOTIFY_KR = {"notify": [{"party": "KR", "body": "National Assembly", "within": "
 
 @pytest.fixture
 def calendar(cli):
-    register(cli, pact("owed", -10, **NOTIFY_KR))  # due in 20 days
-    register(cli, pact("missed", -60, **NOTIFY_KR))  # was due 30 days ago
+    register(cli, pact("owed", -10, **NOTIFY_KR))  # due in 19 days
+    register(cli, pact("missed", -60, **NOTIFY_KR))  # was due 31 days ago
     register(cli, pact("expiring", -400, expires=day(45)))
     register(
         cli,
@@ -73,8 +73,8 @@ def rows(result) -> list[dict]:
 def test_what_falls_due_soonest_first_with_the_overdue_first_of_all(calendar):
     found = rows(calendar("due", "--format", "json"))
     assert [(r["agreement"], r["kind"], r["due"], r["overdue"]) for r in found] == [
-        ("missed", "notification", day(-30), True),
-        ("owed", "notification", day(20), False),
+        ("missed", "notification", day(-31), True),  # the last safe day: see below
+        ("owed", "notification", day(19), False),
         ("expiring", "expiry", day(45), False),
         ("ending", "termination", day(70), False),
     ]
@@ -140,3 +140,28 @@ def test_a_bad_option_is_one_line_and_writes_nothing(calendar, db_url, args, say
     assert result.exit_code == 2
     assert says in result.stderr and result.stderr.count("\n") == 1
     assert count_events(db_url) == before
+
+
+def test_the_last_day_before_a_step_leaves_the_lead_whole():
+    """Notice at least 30 days before ratification on 1 March: the last safe day is 29
+    January (notified on the 30th, at some time, it may be less than 30 days before a
+    ratification early on 1 March: a possible ``notified_late``)."""
+    from tests.histories import projected
+
+    lines = [
+        {
+            "agreement": "lead",
+            "type": "registered",
+            "title": "Lead",
+            "tz": "Asia/Seoul",
+            "parties": ["KR", "US"],
+            "requires_ratification": ["KR"],
+            "notify": [
+                {"party": "KR", "body": "National Assembly", "before": "consent", "lead": "P30D"}
+            ],
+        },
+        {"agreement": "lead", "type": "signed", "party": "KR", "occurred": "2015-01-01"},
+        {"agreement": "lead", "type": "ratified", "party": "KR", "occurred": "2015-03-01"},
+    ]
+    [requirement] = projected(lines).show["required_notifications"]
+    assert requirement["deadline"] == "2015-01-29"

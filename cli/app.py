@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 from typer.exceptions import Abort, TyperException
 
 if TYPE_CHECKING:
@@ -94,8 +94,13 @@ METAVARS = {
 
 
 def readable_metavars(command: Any) -> None:
-    """Name every value in ``--help`` in words (``DATE``, ``PARTY``) instead of ``<str>``."""
+    """Name every value in ``--help`` in words (``DATE``, ``PARTY``) instead of ``<str>``.
+
+    An argument's name already says what it takes (``KEY``, ``PARTY``, ``FILE|-``):
+    Typer's ``<str>`` after it is dropped."""
     for param in getattr(command, "params", []):
+        if isinstance(param, TyperArgument):
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
         if getattr(param, "metavar", None) is not None or getattr(param, "is_flag", False):
             continue
         annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
@@ -107,6 +112,11 @@ def readable_metavars(command: Any) -> None:
             param.metavar = METAVARS.get(param.name or "", "NUMBER")
     for sub in getattr(command, "commands", {}).values():
         readable_metavars(sub)
+
+
+def _no_type(ctx: Any) -> None:
+    """What an argument's help shows after its name: nothing (see ``readable_metavars``)."""
+    return None
 
 
 STORAGE_ERROR_MODULES = ("sqlalchemy", "eventsourcing", "psycopg", "sqlite3", "alembic")

@@ -59,6 +59,12 @@ def test_version_and_short_help():
     )
 
 
+def test_no_help_names_a_value_by_its_python_type():
+    """``--help`` says ``KEY`` or ``DATE``, never ``<str>`` or ``<list[str]>``."""
+    every_help = reference.cli_markdown()
+    assert "<str>" not in every_help and "<list" not in every_help and "<float>" not in every_help
+
+
 def test_status_and_severity_are_coloured_on_a_terminal_and_plain_otherwise(tmp_path):
     db = str(tmp_path / "c.db")
     from tests.conftest import EXAMPLE

@@ -151,7 +151,11 @@ def register(
     source: Source = None,
     note: Note = None,
 ) -> None:
-    """Register a new agreement and its parties."""
+    """Register a new agreement and its parties.
+
+    Example: ledger register tisa-2014 --title "Trilateral pact" --party KR --party US
+    --party JP --tz Asia/Seoul --kind mou --binding political
+    """
     names = _pairs("--party-name", party_name)
     zones = _pairs("--party-tz", party_tz, zone_value)
     for option, given in (("--party-name", names), ("--party-tz", zones)):
@@ -236,7 +240,10 @@ def sign(
     after: After = None,
     tz: Tz = None,
 ) -> None:
-    """Record a party's signature."""
+    """Record a party's signature.
+
+    Example: ledger sign tisa-2014 US --occurred 2014-12-23 --signatory "Robert Work"
+    """
     raw = {"agreement": key, "type": EventKind.SIGNED, "party": party}
     raw.update(_present(signatory=signatory, capacity=capacity, place=place))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
@@ -267,7 +274,10 @@ def deliver(
     after: After = None,
     tz: Tz = None,
 ) -> None:
-    """Record delivery or exchange of the instrument."""
+    """Record delivery or exchange of the instrument.
+
+    Example: ledger deliver tisa-2014 --from KR --to US --occurred 2014-12-29 --id delivered
+    """
     raw: dict[str, Any] = {"agreement": key, "type": EventKind.DELIVERED, "from": from_, "to": to}
     raw.update(_present(instrument=instrument))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
@@ -295,7 +305,10 @@ def ratify(
     after: After = None,
     tz: Tz = None,
 ) -> None:
-    """Record a party's consent to be bound (ratification deposited)."""
+    """Record a party's consent to be bound (ratification deposited).
+
+    Example: ledger ratify paris-2015 FR --occurred 2016-10-05 --instrument approval
+    """
     raw = {"agreement": key, "type": EventKind.RATIFIED, "party": party}
     raw.update(_present(instrument=instrument))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
@@ -317,7 +330,10 @@ def enter_into_force(
     after: After = None,
     tz: Tz = None,
 ) -> None:
-    """Record entry into force, for the whole agreement or for one party."""
+    """Record entry into force, for the whole agreement or for one party.
+
+    Example: ledger enter-into-force tisa-2014 --occurred 2014-12-29 --after delivered
+    """
     raw = {"agreement": key, "type": EventKind.ENTERED_INTO_FORCE}
     raw.update(_present(party=party))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
@@ -353,7 +369,10 @@ def notify(
     after: After = None,
     tz: Tz = None,
 ) -> None:
-    """Record that a parliament or other body was notified."""
+    """Record that a parliament or other body was notified.
+
+    Example: ledger notify tisa-2014 KR --body "National Assembly" --occurred 2014-12-29
+    """
     raw = {"agreement": key, "type": EventKind.NOTIFIED, "party": party, "body": body}
     raw.update(_present(subject=subject, about=about))
     raw.update(envelope_options(occurred, event_id, source, note, after, tz))
@@ -375,7 +394,10 @@ def append(
         str | None, typer.Option("--json", help="The event's fields as a JSON object")
     ] = None,
 ) -> None:
-    """Append an event of any type."""
+    """Append an event of any type (`ledger types` lists them and their fields).
+
+    Example: ledger append tisa-2014 noted --field text="talks resume" --field occurred=2015-03
+    """
     if field and json_:
         raise typer.BadParameter("give either --field or --json, not both")
     raw: dict[str, Any] = {}
@@ -442,7 +464,8 @@ def import_(
 ) -> None:
     """Import a JSON Lines file of events: all or nothing, idempotent by id.
 
-    Example: ledger export > backup.jsonl; ledger --db copy.db import --restore backup.jsonl
+    Example: ledger import events.jsonl (and a backup made by `ledger export`:
+    ledger --db copy.db import --restore backup.jsonl)
     """
     if restore:
         restored = ledger_of(ctx).restore(read_input(file))

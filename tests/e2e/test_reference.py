@@ -59,6 +59,31 @@ def test_version_and_short_help():
     )
 
 
+WRITING = [
+    "register",
+    "sign",
+    "ratify",
+    "deliver",
+    "enter-into-force",
+    "notify",
+    "append",
+    "import",
+    "add-party",
+    "succeed",
+    "state",
+    "withdraw-statement",
+    "apply-provisionally",
+    "end-provisional-application",
+    "withdraw",
+]
+
+
+@pytest.mark.parametrize("command", WRITING)
+def test_every_writing_command_shows_an_example(command):
+    shown = run(command, "-h").stdout
+    assert "Example: ledger " + command in shown.replace("\n  ", " ")
+
+
 def test_no_help_names_a_value_by_its_python_type():
     """``--help`` says ``KEY`` or ``DATE``, never ``<str>`` or ``<list[str]>``."""
     every_help = reference.cli_markdown()

@@ -13,9 +13,9 @@ from typer.exceptions import Abort, TyperException
 if TYPE_CHECKING:
     from agreement_ledger.api import Ledger
 
-from agreement_ledger.cli.output import reader_stopped
+from agreement_ledger.cli.output import fail, os_error_text, reader_stopped
 from agreement_ledger.ledger.errors import LedgerError
-from agreement_ledger.ledger.text import actor_problem, has_control, unstorable, visible
+from agreement_ledger.ledger.text import actor_problem, has_control, unstorable
 
 
 class OneLineErrors(TyperGroup):
@@ -48,8 +48,12 @@ class OneLineErrors(TyperGroup):
         except LedgerError as error:
             fail(str(error), error.exit_code)
         except OSError as error:
+            fail(os_error_text(error), 2)
+        except UnicodeEncodeError as error:
             fail(
-                f"{error.strerror or error}: {error.filename}" if error.filename else str(error), 2
+                f"standard output cannot show the answer in {error.encoding}; "
+                "use a UTF-8 locale or set PYTHONIOENCODING=utf-8",
+                2,
             )
         except Exception as error:
             fail(*unforeseen(error))
@@ -135,12 +139,6 @@ def unforeseen(error: Exception) -> tuple[str, int]:
     return f"internal error ({type(error).__name__}: {detail}); please report this", 1
 
 
-def fail(message: str, code: int) -> None:
-    """Print one ``Error: …`` line on stderr (control characters made visible) and exit."""
-    typer.echo(f"Error: {visible(message)}", err=True)
-    sys.exit(code)
-
-
 app = typer.Typer(
     cls=OneLineErrors,
     no_args_is_help=True,
@@ -206,8 +204,15 @@ def _check_database(db: str) -> None:
     """Refuse a database the ledger cannot use: unreadable text, or one that keeps nothing."""
     from agreement_ledger.ledger.storage import is_in_memory, normalise_url
 
+    if not db.strip():
+        raise typer.BadParameter("empty; give a file path or a URL", param_hint="'--db'")
     if unstorable(db) or has_control(db):
         raise typer.BadParameter("not a readable path or URL", param_hint="'--db'")
+    if "://" not in db and "?" in db:
+        raise typer.BadParameter(
+            "a file path with '?' would be read as a URL query; rename the file",
+            param_hint="'--db'",
+        )
     if is_in_memory(normalise_url(db)):
         raise typer.BadParameter(
             "an in-memory database keeps nothing; give a file path or a server URL",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agreement_ledger.cli.app import app, fail
+from agreement_ledger.cli.app import app
 from agreement_ledger.cli.common import (
     AsOf,
     FormatOption,
@@ -16,7 +16,7 @@ from agreement_ledger.cli.common import (
     read_input,
     write_output,
 )
-from agreement_ledger.cli.output import print_json
+from agreement_ledger.cli.output import fail, print_json
 from agreement_ledger.cli.render import Format, print_table, render_state
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import decode_utf8, read_json, to_json, visible

@@ -178,7 +178,7 @@ def read_input(file: str, param_hint: str = "FILE") -> bytes:
     """A file's bytes (``-``: standard input; a pipe or process substitution too), or a
     usage error naming ``param_hint`` and saying why not."""
     if file == "-":
-        return sys.stdin.buffer.read()
+        return _stdin(param_hint).read()
     with _opened(file, param_hint) as opened:
         return opened.read()
 
@@ -188,7 +188,7 @@ def open_input(file: str, param_hint: str = "FILE") -> Iterator[BinaryIO]:
     """A file to read, and to read again from its start (``-``: standard input; a pipe
     is spooled to a temporary file first), or a usage error as ``read_input`` says it."""
     if file == "-":
-        with _spooled(sys.stdin.buffer) as spool:
+        with _spooled(_stdin(param_hint)) as spool:
             yield spool
         return
     with _opened(file, param_hint) as opened:
@@ -197,6 +197,12 @@ def open_input(file: str, param_hint: str = "FILE") -> Iterator[BinaryIO]:
         else:  # a named pipe or a process substitution: read once, here
             with _spooled(opened) as spool:
                 yield spool
+
+
+def _stdin(param_hint: str) -> BinaryIO:
+    if sys.stdin is None:  # started with standard input closed
+        raise typer.BadParameter("standard input is closed", param_hint=param_hint)
+    return sys.stdin.buffer
 
 
 def _opened(file: str, param_hint: str) -> BinaryIO:

@@ -8,13 +8,25 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from agreement_ledger.ledger.text import to_json
+from agreement_ledger.ledger.text import to_json, visible
 
 
 def echo(line: str) -> None:
     """One line on standard output."""
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def fail(message: str, code: int) -> None:
+    """Print one ``Error: …`` line on stderr (control characters made visible) and exit."""
+    sys.stderr.write(f"Error: {visible(message)}\n")
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+def os_error_text(error: OSError) -> str:
+    """An operating-system error as one line: its reason, and the file it concerns."""
+    return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
 
 
 def reader_stopped() -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from typing import Any
+import sys
+from typing import Any, TextIO
 
-from agreement_ledger.cli.output import print_json, reader_stopped
+from agreement_ledger.cli.output import fail, os_error_text, print_json, reader_stopped
 from agreement_ledger.ledger.text import actor_problem
 from agreement_ledger.projections import lean
 
@@ -31,6 +32,8 @@ COMMANDS = {
 
 def answer(argv: list[str]) -> int | None:
     """Answer ``argv`` (the program's arguments) and give the exit code, or ``None``."""
+    if sys.stdout is None or not _utf8(sys.stdout):
+        return None  # the full command says what it can do with such an output
     request = _parse(argv)
     if request is None:
         return None
@@ -49,9 +52,16 @@ def answer(argv: list[str]) -> int | None:
         return None
     try:
         _render(command, found, output)
+        sys.stdout.flush()
     except BrokenPipeError:
         reader_stopped()
+    except OSError as error:  # a full disk, a device that refuses: as the full command says
+        fail(os_error_text(error), 2)
     return 0
+
+
+def _utf8(stream: TextIO) -> bool:
+    return (getattr(stream, "encoding", None) or "").lower().replace("-", "") == "utf8"
 
 
 def _parse(argv: list[str]) -> tuple[str, str, list[str], str] | None:
@@ -59,7 +69,10 @@ def _parse(argv: list[str]) -> tuple[str, str, list[str], str] | None:
     actor = os.environ.get("LEDGER_ACTOR")
     if actor is not None and actor_problem(actor) is not None:
         return None
-    db = os.environ.get("LEDGER_DB") or DEFAULT_DB
+    db = os.environ.get("LEDGER_DB")
+    if db == "":
+        return None  # the full command says what an empty setting means
+    db = db or DEFAULT_DB
     words = list(argv)
     while words and words[0].startswith("--db"):
         option = words.pop(0)

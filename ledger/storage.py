@@ -17,7 +17,7 @@ from sqlalchemy import Engine, column, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from agreement_ledger.ledger.errors import SchemaOutdated, StorageError
+from agreement_ledger.ledger.errors import InvalidArgument, SchemaOutdated, StorageError
 from agreement_ledger.migrations import HEAD
 
 if TYPE_CHECKING:
@@ -34,6 +34,10 @@ def normalise_url(db: str | None) -> str:
     ``postgresql://`` means psycopg 3, like ``postgresql+psycopg://``.
     """
     value = db or DEFAULT_DB
+    if "://" not in value and "?" in value:
+        raise InvalidArgument(
+            f"the file path {value!r} would be read as a URL with a query (?); rename the file"
+        )
     if "://" not in value:
         value = "sqlite:///" + str(Path(value).expanduser().resolve())
     if value.startswith("postgresql://") or value.startswith("postgres://"):

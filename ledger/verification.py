@@ -191,6 +191,9 @@ def link_of_row(row: StoredRow, decode: Decode) -> Link:
     if not isinstance(row.originator_id, UUID):
         problems.append("the stored stream id is damaged (not a UUID)")
         label = f"stream {stream_label(row.originator_id)}"
+    if not isinstance(row.state, bytes):
+        problems.append(f"the stored state is {type(row.state).__name__}, not bytes (damaged)")
+        return Link(row.originator_id, row.version, None, None, None, tuple(problems), label)
     try:
         state = decode(row.state)
         record = record_of(row.topic, state, row.version)
@@ -417,7 +420,13 @@ def iterate(rows: Iterable[Any]) -> Iterator[StoredRow]:
     for row in rows:
         if row.originator_id != last_raw:
             last_raw, last_id = row.originator_id, _stream_id(row.originator_id)
-        yield StoredRow(last_id, row.originator_version, row.topic, bytes(row.state))
+        yield StoredRow(last_id, row.originator_version, row.topic, _state_of(row.state))
+
+
+def _state_of(value: Any) -> Any:
+    """The stored state as bytes; a value of another type (text written over it) as it is,
+    for ``link_of_row`` to report."""
+    return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else value
 
 
 def stream_label(originator_id: UUID | bytes) -> str:

@@ -99,6 +99,8 @@ def _run(work: Work[S], index: int, share: S, messages: Any) -> None:
     try:
         work(share, lambda payload: messages.put((index, "message", payload)))
         messages.put((index, FINISHED, None))
+    except KeyboardInterrupt:  # Ctrl-C reached the whole group: the caller stops us all
+        return
     except LedgerError as error:
         messages.put((index, FAILED, str(error)))
     except Exception as error:  # reported by the caller as one line, never a traceback

@@ -91,7 +91,10 @@ def show(connection: sqlite3.Connection, key: str) -> dict[str, Any] | None:
     found = connection.execute(
         "SELECT show FROM read_agreements WHERE agreement = ?", (key,)
     ).fetchone()
-    return None if found is None else _object(found[0])
+    if found is None:
+        return None
+    state = _object(found[0])
+    return state if well_formed_show(state) else None  # damaged: the full path says so
 
 
 def listing(connection: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -133,6 +136,26 @@ def flag_rows(connection: sqlite3.Connection, key: str | None) -> list[dict[str,
         }
         for agreement, code, severity, certainty, party, message, events in rows
     ]
+
+
+SHOW_TEXT_KEYS = ("agreement", "title", "status")
+SHOW_LIST_KEYS = ("parties", "flags")
+
+
+def well_formed_show(state: Any) -> bool:
+    """Whether a stored ``show`` answer has the shape every reader of it relies on (a
+    damaged read model is a storage error, not a crash in whoever prints it)."""
+    return (
+        isinstance(state, dict)
+        and all(isinstance(state.get(key), str) for key in SHOW_TEXT_KEYS)
+        and all(
+            isinstance(state.get(key), list) and all(isinstance(item, dict) for item in state[key])
+            for key in SHOW_LIST_KEYS
+        )
+        and isinstance(state.get("version"), int)
+        and all(key in state for key in ("kind", "binding", "entered_into_force", "expires"))
+        and (state.get("termination") is None or isinstance(state["termination"], dict))
+    )
 
 
 def _object(text: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from agreement_ledger.ledger.errors import StorageError
+from agreement_ledger.projections.lean import well_formed_show
 from agreement_ledger.projections.version import (
     PROJECTION_VERSION,
     TRACKING_NAME,
@@ -432,7 +433,11 @@ def show(connection: Connection, key: str) -> dict[str, Any] | None:
     found = connection.execute(
         select(agreements.c.show).where(agreements.c.agreement == key)
     ).scalar()
-    return dict(found) if found is not None else None
+    if found is None:
+        return None
+    if not well_formed_show(found):
+        raise ValueError(f"the stored answer of {key!r} is not the shape of `show`")
+    return dict(found)
 
 
 @guarded

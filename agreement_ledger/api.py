@@ -231,8 +231,8 @@ class Ledger:
         with self.read_models().connect() as connection:
             if key is not None and store.show(connection, key) is None:
                 raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-            if party is not None and not store.has_party(connection, party):
-                raise InvalidArgument(f"no agreement has a party {party!r}")
+            if party is not None:
+                _known_party(connection, party)
             rows = store.flag_rows(connection, key, code, party, severity)
         if not self._recomputed:
             return rows
@@ -260,8 +260,8 @@ class Ledger:
         from agreement_ledger.projections.due import calendar
 
         with self.read_models().connect() as connection:
-            if party is not None and not store.has_party(connection, party):
-                raise InvalidArgument(f"no agreement has a party {party!r}")
+            if party is not None:
+                _known_party(connection, party)
             found = {state["agreement"]: state for state in store.states(connection)}
         found |= {key: projection.show for key, projection in self._recomputed.items()}
         items = calendar(found.values(), now or datetime.now(UTC), within, party)
@@ -312,9 +312,7 @@ class Ledger:
 
     def _agreements_of(self, party: str | None) -> list[str]:
         with self.read_models().connect() as connection:
-            if party is None or not store.has_party(connection, party):
-                raise InvalidArgument(f"no agreement has a party {party!r}")
-            return store.agreements_of(connection, party)
+            return store.agreements_of(connection, _known_party(connection, party))
 
     def history(self, key: str) -> list[dict[str, Any]]:
         """Every stored event of an agreement, as export records with ``corrected_by``."""
@@ -424,6 +422,13 @@ def _signature_refused(document: dict[str, Any], public_key: bytes) -> dict[str,
         "events_checked": 0,
         "problems": [{"agreement": "(digest)", "version": None, "problem": problem}],
     }
+
+
+def _known_party(connection: Connection, party: str | None) -> str:
+    """``party``, which some agreement has, or an ``InvalidArgument`` (not an empty answer)."""
+    if party is None or not store.has_party(connection, party):
+        raise InvalidArgument(f"no agreement has a party {party!r}")
+    return party
 
 
 def _listing_row(projection: Projection) -> dict[str, Any]:

@@ -36,8 +36,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import Connection, Engine, LargeBinary, func, insert, select, type_coerce
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy import Engine, LargeBinary, func, insert, select, type_coerce
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from agreement_ledger.ledger.chain import written_alike
@@ -49,7 +49,7 @@ from agreement_ledger.ledger.domain import (
     event_class_of,
 )
 from agreement_ledger.ledger.errors import StorageError, UnknownAgreement
-from agreement_ledger.ledger.storage import retryable, storage_error
+from agreement_ledger.ledger.storage import copy_rows, retryable, storage_error
 from agreement_ledger.ledger.verification import StoredRow, iterate, stream_label
 from agreement_ledger.ledger.vocabulary import EventKind
 
@@ -80,7 +80,13 @@ class BatchingRecorder(SQLAlchemyApplicationRecorder):
         self._lock_table(session)
         connection = session.connection()
         if connection.dialect.name == "postgresql":
-            self._copy_rows(connection, table.name, stored_events)
+            copy_rows(
+                connection,
+                table.name,
+                STORED_COLUMNS,
+                ((e.originator_id, e.originator_version, e.topic, e.state) for e in stored_events),
+                types=("uuid", "int8", "text", "bytea"),
+            )
         else:
             statement = insert(table).compile(
                 dialect=connection.dialect, column_keys=list(STORED_COLUMNS)
@@ -93,31 +99,6 @@ class BatchingRecorder(SQLAlchemyApplicationRecorder):
         newest = connection.execute(select(func.max(table.c.id))).scalar_one()
         self._notify_channel(session)
         return list(range(newest - len(stored_events) + 1, newest + 1))
-
-    @staticmethod
-    def _copy_rows(
-        connection: Connection, table_name: str, stored_events: Sequence[StoredEvent]
-    ) -> None:
-        """``COPY … FROM STDIN`` through the session's own psycopg connection.
-
-        A failure is raised as SQLAlchemy raises a driver error (a duplicate version
-        as ``IntegrityError``), so that the library and the retry see what they
-        would have seen from an ``INSERT``.
-        """
-        import psycopg
-        from psycopg import sql
-
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, STORED_COLUMNS))
-        )
-        driver = connection.connection.driver_connection
-        try:
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-                copy.set_types(["uuid", "int8", "text", "bytea"])
-                for e in stored_events:
-                    copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
-        except psycopg.Error as exc:
-            raise DBAPIError.instance(f"COPY {table_name}", None, exc, psycopg.Error) from exc
 
 
 def _hash_of(state: bytes) -> str:

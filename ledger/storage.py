@@ -9,13 +9,14 @@ that names ``ledger db upgrade``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, column, inspect, select, table
+from sqlalchemy import Connection, Engine, column, inspect, select, table
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from agreement_ledger.ledger.errors import InvalidArgument, SchemaOutdated, StorageError
 from agreement_ledger.migrations import HEAD
@@ -218,3 +219,33 @@ def ensure_schema(engine: Engine) -> None:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def copy_rows(
+    connection: Connection,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    types: Sequence[str] | None = None,
+) -> None:
+    """``COPY … FROM STDIN`` through the connection's own psycopg connection (PostgreSQL's
+    bulk path), the rows' values in ``columns`` order, typed as ``types`` if given.
+
+    A failure is raised as SQLAlchemy raises a driver error (a duplicate key as
+    ``IntegrityError``), so that callers and retries see what an ``INSERT`` would give.
+    """
+    import psycopg
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    driver: Any = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            if types is not None:
+                copy.set_types(list(types))
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(f"COPY {table_name}", None, exc, psycopg.Error) from exc

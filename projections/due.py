@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import isodate
 
-from agreement_ledger.ledger.vocabulary import duration_words
+from agreement_ledger.projections.parties import requirement_text
 
 DEFAULT_WINDOW = "P90D"
 
@@ -82,7 +82,7 @@ def _items(state: dict[str, Any]) -> Iterator[DueItem]:
         deadline = requirement.get("deadline")
         missed = requirement["status"] == "missing"
         if missed or (requirement["status"] == "due" and deadline):
-            what = f"notify {requirement['body']} {_requirement_words(requirement)}"
+            what = f"notify {requirement['body']} {requirement_text(requirement)}"
             yield DueItem(key, deadline or "", "notification", requirement["party"], what, missed)
     for notice in state.get("notices") or []:
         if notice.get("status") == "pending":
@@ -99,10 +99,3 @@ def _items(state: dict[str, Any]) -> Iterator[DueItem]:
             )
     if state.get("expires") and state.get("status") not in ("expired", "terminated", "ended"):
         yield DueItem(key, state["expires"], "expiry", None, "the agreement expires", False)
-
-
-def _requirement_words(requirement: dict[str, Any]) -> str:
-    if requirement.get("within"):
-        return f"within {duration_words(requirement['within'])} after entry into force"
-    lead = requirement.get("lead")
-    return f"at least {duration_words(lead)} before the step" if lead else "before the step"

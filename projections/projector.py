@@ -127,15 +127,8 @@ class Projector:
 
     def keys_after(self, position: int) -> set[str]:
         """The agreements with events recorded after ``position`` (read only)."""
-        keys: set[str] = set()
-        start = position + 1
-        while True:
-            with reading():
-                notifications = self.ledger.recorder.select_notifications(start=start, limit=BATCH)
-            if not notifications:
-                return keys
-            keys.update(self._key_of(n) for n in notifications)
-            start = notifications[-1].id + 1
+        with reading():
+            return self._keys_since(position)[0]
 
     def stream(self, key: str) -> list[Agreement.Event]:
         """One agreement's events (empty if unknown), read like every other stream."""

@@ -28,9 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger.errors import StorageError
+from agreement_ledger.ledger.storage import copy_rows
 from agreement_ledger.projections.lean import well_formed_show
 from agreement_ledger.projections.version import (
     PROJECTION_VERSION,
@@ -279,28 +280,9 @@ def write_prepared(connection: Connection, prepared: Prepared) -> None:
         if not rows:
             continue
         if connection.dialect.name == "postgresql":
-            _copy(connection, table, rows)
+            copy_rows(connection, table.name, [column.name for column in table.columns], rows)
         else:
             connection.exec_driver_sql(_insert_statement(connection.dialect, table), rows)
-
-
-def _copy(connection: Connection, table: Table, rows: list[Any]) -> None:
-    """``COPY … FROM STDIN`` through the connection's own psycopg connection; a failure
-    is raised as SQLAlchemy raises a driver error."""
-    import psycopg
-    from psycopg import sql
-
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name),
-        sql.SQL(", ").join(sql.Identifier(column.name) for column in table.columns),
-    )
-    driver: Any = connection.connection.driver_connection
-    try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(f"COPY {table.name}", None, exc, psycopg.Error) from exc
 
 
 def _insert_statement(dialect: Any, table: Table) -> str:

@@ -225,6 +225,16 @@ class Ledger(Application[Any]):
     def engine(self) -> Engine:
         return self.store.engine
 
+    def close(self) -> None:
+        """Close the library's application and every connection of its datastore.
+
+        The library leaves the datastore's engine open; disposing it here closes the
+        SQLite connections, which checkpoints the write-ahead log into the database
+        file (a copied ``.db`` then holds every event), and ends PostgreSQL sessions.
+        """
+        super().close()
+        self.engine.dispose()
+
     # -- writing -----------------------------------------------------------
 
     def append(

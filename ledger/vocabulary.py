@@ -19,6 +19,7 @@ from typing import Any
 
 import isodate
 
+from agreement_ledger.ledger.durations import DAYS_PER_UNIT, DURATION, duration_words  # noqa: F401  (re-exported)
 from agreement_ledger.ledger.errors import InvalidField, UnknownEventType
 from agreement_ledger.ledger.text import check_storable, has_control
 from agreement_ledger.ledger.worldtime import check_zone_name
@@ -89,37 +90,8 @@ def iso_date(name: str, value: Any) -> str:
     return value
 
 
-_DURATION = re.compile(
-    r"P(?:(?P<Y>\d{1,7})Y)?(?:(?P<M>\d{1,7})M)?(?:(?P<W>\d{1,7})W)?(?:(?P<D>\d{1,7})D)?"
-    r"(?:T(?:(?P<h>\d{1,9})H)?(?:(?P<m>\d{1,11})M)?(?:(?P<s>\d{1,12})S)?)?"
-)
-_DAYS_PER_UNIT = {"Y": 366, "M": 31, "W": 7, "D": 1, "h": 1 / 24, "m": 1 / 1440, "s": 1 / 86400}
 MAX_DURATION_DAYS = 366_000
 """About a thousand years: the longest duration a requirement or notice period may state."""
-
-
-_UNIT_WORDS = {
-    "Y": "year",
-    "M": "month",
-    "W": "week",
-    "D": "day",
-    "h": "hour",
-    "m": "minute",
-    "s": "second",
-}
-
-
-def duration_words(value: str) -> str:
-    """A duration said in words: ``P6M`` → ``6 months``, ``P1Y6M`` → ``1 year 6 months``."""
-    match = _DURATION.fullmatch(value)
-    if match is None:
-        return value
-    parts = []
-    for unit, number in match.groupdict().items():
-        if number:
-            count = int(number)
-            parts.append(f"{count} {_UNIT_WORDS[unit]}{'' if count == 1 else 's'}")
-    return " ".join(parts) or value
 
 
 def duration(name: str, value: Any) -> str:
@@ -130,10 +102,10 @@ def duration(name: str, value: Any) -> str:
     expected = "an ISO-8601 duration in whole units such as P30D, P6M or P1Y"
     if not isinstance(value, str):
         raise _fail(name, expected, value)
-    match = _DURATION.fullmatch(value)
+    match = DURATION.fullmatch(value)
     if match is None or value in ("P", "PT") or value.endswith("T"):
         raise _fail(name, expected, value)
-    days = sum(_DAYS_PER_UNIT[unit] * int(n) for unit, n in match.groupdict().items() if n)
+    days = sum(DAYS_PER_UNIT[unit] * int(n) for unit, n in match.groupdict().items() if n)
     if days > MAX_DURATION_DAYS:
         raise _fail(name, "a duration of at most about a thousand years", value)
     try:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from agreement_ledger.ledger.durations import duration_words
 from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.ledger.rules import Fact
-from agreement_ledger.ledger.vocabulary import EventKind, duration_words, parse_duration
+from agreement_ledger.ledger.vocabulary import EventKind, parse_duration
 from agreement_ledger.ledger.worldtime import EARLIEST, LATEST, Order, as_utc_text, zone
 from agreement_ledger.projections.facts import Facts, end_of, relative_to, start_of
 from agreement_ledger.projections.state import AgreementState

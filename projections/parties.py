@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agreement_ledger.ledger.vocabulary import duration_words
+from agreement_ledger.ledger.durations import duration_words
 
 MARKERS = {
     "accession": "a",

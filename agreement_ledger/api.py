@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -380,6 +381,35 @@ class Ledger:
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop the read models and rebuild them from the log; returns the agreements rebuilt."""
         return self.projector.rebuild(progress=progress)
+
+    def site(
+        self, directory: str | Path, *, within: str = "P90D", now: datetime | None = None
+    ) -> dict[str, Any]:
+        """Write the whole register as a static site into ``directory``: the index (what
+        falls due ``within`` from ``now``, the verification, every agreement), a page per
+        agreement (its report), per party, the flags and the digest."""
+        from agreement_ledger.ledger.worldtime import as_utc_text
+        from agreement_ledger.projections.report import render_report
+        from agreement_ledger.projections.site import Register, write_site
+
+        when = now or datetime.now(UTC)
+        register = Register(
+            states=[self.show(row["agreement"]) for row in self.agreements()],
+            flags=self.flags(),
+            due=self.due(within, now=when),
+            within=within,
+            verification=self.verify(),
+            digest=self.digest(),
+            generated=as_utc_text(when),
+            report=lambda key: render_report(self.projector, key, site_root="../"),
+        )
+        written = write_site(Path(directory), register)
+        return {
+            "directory": str(written.directory),
+            "agreements": written.agreements,
+            "parties": written.parties,
+            "pages": len(written.pages),
+        }
 
     def report(self, key: str, as_of: str | None = None, known_at: str | None = None) -> str:
         """A self-contained HTML page: state, timeline, flags, history, verification."""

@@ -1,4 +1,4 @@
-"""Audit commands: replay, verify, digest, audit, export."""
+"""Audit and publishing commands: replay, verify, digest, audit, export, report, site."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from agreement_ledger.cli.common import (
     AsOf,
     FormatOption,
     KnownAt,
+    duration_value,
     ledger_of,
     read_input,
     write_output,
@@ -270,3 +271,45 @@ def report(
     write_output(out, html.encode("utf-8"))
     if out != "-":
         typer.echo(f"report of {key} written to {visible(out)}")
+
+
+@app.command()
+def site(
+    ctx: typer.Context,
+    out: Annotated[
+        str,
+        typer.Option("-o", "--output", metavar="DIR", help="Folder to write the site into"),
+    ],
+    within: Annotated[
+        str,
+        typer.Option(
+            "--within",
+            parser=duration_value,
+            metavar="DURATION",
+            help="How far ahead the index's due section looks (P90D, P6M, P1Y)",
+        ),
+    ] = "P90D",
+) -> None:
+    """Write the whole register as a static site: open DIR/index.html in a browser.
+
+    The index shows what falls due, the verification and every agreement (search,
+    sort and filter with no server); a page per agreement (its report), per party
+    (what binds it today), the flags, and the digest. Nothing is fetched from the
+    network. Pages of an earlier site in DIR are replaced; other files are left alone.
+
+    Example: ledger site -o register-site
+    """
+    directory = Path(out)
+    if directory.exists() and not directory.is_dir():
+        raise typer.BadParameter(f"{visible(out)} is a file, not a folder", param_hint="'-o'")
+    try:
+        written = ledger_of(ctx).site(directory, within=within)
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot write the site into {visible(out)}: {error.strerror or error}",
+            param_hint="'-o'",
+        ) from None
+    typer.echo(
+        f"site of {written['agreements']} agreements and {written['parties']} parties "
+        f"written to {visible(str(directory / 'index.html'))}"
+    )

@@ -84,7 +84,8 @@ COMMAND_MODULES: dict[str, str] = {
         "read",
     ),
     **dict.fromkeys(
-        ["replay", "verify", "digest", "keygen", "prove", "audit", "export", "report"], "audit"
+        ["replay", "verify", "digest", "keygen", "prove", "audit", "export", "report", "site"],
+        "audit",
     ),
     **dict.fromkeys(["follow", "db"], "admin"),
 }

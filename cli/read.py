@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from agreement_ledger.cli.app import app
 from agreement_ledger.cli.common import (
@@ -36,10 +38,19 @@ from agreement_ledger.cli.render import (
     render_rows,
     render_state,
 )
+from agreement_ledger.ledger.durations import duration_words
 from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.ledger.text import to_json, visible
-from agreement_ledger.ledger.vocabulary import duration_words
-from agreement_ledger.projections.chart import layout, track
+from agreement_ledger.projections.chart import (
+    BREAK_GLYPH,
+    KINDS,
+    PERIOD_GLYPHS,
+    PERIODS,
+    axis_line,
+    period_track,
+    picture,
+    track,
+)
 
 Key = Annotated[str, typer.Argument(help="Agreement key")]
 
@@ -190,39 +201,70 @@ TIMELINE_COLUMNS: list[Column] = [
 ]
 
 
-CHART_WIDTH = 40
+KIND_STYLES = {
+    "consent": "blue",
+    "force": "green",
+    "notification": "magenta",
+    "ending": "red",
+    "context": "dim",
+}
+"""Terminal colours of the kinds of step (plain under ``NO_COLOR`` or a pipe)."""
+
+
+def chart_track_width(total: int) -> int:
+    """The chart's track: what a terminal ``total`` columns wide leaves beside the lane
+    label and a readable description column, between 24 and 72 columns."""
+    return max(24, min(72, total - 12 - 40))
 
 
 def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
-    """The timeline on an ordinal time axis: ━ a span (a day, a month…), ● a point in time."""
-    codes = [p["code"] for p in state["parties"]]
-    axis, lanes, marks = layout(entries, codes, state["tz"])
-    ticks = axis.ticks()
-    first, last = (ticks[0][1], ticks[-1][1]) if ticks else ("", "")
-    scale = first + last.rjust(CHART_WIDTH - len(first))
+    """The lanes on a time-true axis: each party's periods as bars, scheduled changes as
+    ◆, and every event (━ the span its date denotes, ● a time), long gaps cut as ≈."""
+    found = picture(state, entries, datetime.now(UTC))
+    out = console()
+    width = chart_track_width(out.width)
     table = Table(
         title=cell(f"{state['agreement']}: {state['title']}"),
-        caption=cell(
-            f"axis dates in {state['tz'] or 'UTC'} · ━ span of the date's precision · "
-            "● a time · ⚑ flag raised"
-        ),
+        box=None,
+        show_header=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
     )
-    for column in ("lane", "occurred", scale, "event", "flags", "recorded at"):
-        table.add_column(cell(column), no_wrap=column == scale)
-    for lane in lanes:
-        lane_marks = [m for m in marks if m.lane == lane]
-        for n, mark in enumerate(lane_marks):
+    table.add_column("lane", no_wrap=True, min_width=9, max_width=9)
+    table.add_column("track", no_wrap=True, width=width)
+    table.add_column("what", overflow="fold")
+    table.add_row(cell(""), cell(axis_line(found.axis, width), "dim"), cell(""))
+    for lane in found.lanes:
+        periods = ", ".join(p.short for p in found.lane_periods(lane))
+        planned = " · ".join(f"◆ {s.words}" for s in found.lane_scheduled(lane))
+        table.add_row(
+            cell(lane, "bold"),
+            cell(period_track(found, lane, width)),
+            cell("; ".join(text for text in (periods, planned) if text), "dim"),
+        )
+        for mark in found.lane_marks(lane):
             entry = mark.entry
-            table.add_row(
-                cell(lane if n == 0 else ""),
-                cell(f"{entry['occurred']} ({entry['precision']})"),
-                cell(track(mark, CHART_WIDTH)),
-                cell(entry["summary"] + (" (retracted)" if entry["retracted"] else "")),
-                cell(" ".join(f"⚑ {code}" for code in mark.flags)),
-                cell(entry["recorded_at"]),
-                end_section=n == len(lane_marks) - 1,
+            words = f"{entry['occurred']} {mark.words}" + (
+                " (retracted)" if entry["retracted"] else ""
             )
-    console().print(table)
+            flags = "".join(f" ⚑ {code}" for code in mark.flags)
+            what = Text.assemble(cell(words, KIND_STYLES[mark.kind]), cell(flags, "bold red"))
+            table.add_row(
+                cell(""), cell(track(mark, width, found.axis), KIND_STYLES[mark.kind]), what
+            )
+        table.add_row(cell(""), cell(""), cell(""))
+    out.print(table)
+    legend = " ".join(f"{glyph} {PERIODS[kind]}" for kind, glyph in PERIOD_GLYPHS.items())
+    out.print(cell(f"Axis in {state['tz'] or 'UTC'}. Bars: {legend}.", "dim"))
+    out.print(
+        cell(
+            "◆ scheduled change · ━ an event's date (a day, a month, a year) · ● a time · "
+            f"{BREAK_GLYPH} a long empty stretch cut short · ⚑ a flag. Events by kind: "
+            + ", ".join(KINDS.values())
+            + ".",
+            "dim",
+        )
+    )
 
 
 @app.command()

@@ -19,31 +19,33 @@ from agreement_ledger.ledger.verification import make_digest
 from agreement_ledger.ledger.worldtime import as_utc_text
 from agreement_ledger.projections import parties as status_table
 from agreement_ledger.projections.audit import replay_projection
-from agreement_ledger.projections.chart import Axis, Mark, layout
+from agreement_ledger.projections.chart import KINDS, PERIODS, Mark, Picture, TimeAxis, picture
 from agreement_ledger.projections.projector import Projector
 
-WIDTH, LEFT, PLOT_RIGHT, ROW, TOP = 1000, 110, 620, 24, 70
+WIDTH, LEFT, PLOT_RIGHT, ROW, TOP = 1000, 110, 640, 22, 78
 
 
 @dataclass(frozen=True)
 class Row:
-    """One event's row in the SVG: its lane label (on the lane's first row) and mark."""
+    """One row of the SVG: a lane's periods (``mark`` is None) or one of its events."""
 
     y: int
-    lane: str | None
-    mark: Mark
+    lane: str
+    mark: Mark | None
     evidence: bool
 
 
-def svg_rows(lanes: list[str], marks: list[Mark], evidence: set[str]) -> list[Row]:
+def svg_rows(found: Picture, evidence: set[str]) -> list[Row]:
+    """Each lane's row of periods, then a row per event of that lane."""
     rows = []
     y = TOP
-    for lane in lanes:
-        first = True
-        for mark in (m for m in marks if m.lane == lane):
-            rows.append(Row(y, lane if first else None, mark, mark.id in evidence))
-            first = False
+    for lane in found.lanes:
+        rows.append(Row(y, lane, None, False))
+        y += ROW
+        for mark in found.lane_marks(lane):
+            rows.append(Row(y, lane, mark, mark.id in evidence))
             y += ROW
+        y += 6
     return rows
 
 
@@ -53,15 +55,20 @@ def x_of(fraction: float) -> float:
 
 
 def render_report(
-    projector: Projector, key: str, as_of: str | None = None, known_at: str | None = None
+    projector: Projector,
+    key: str,
+    as_of: str | None = None,
+    known_at: str | None = None,
+    *,
+    site_root: str | None = None,
 ) -> str:
-    """The report as one HTML document."""
+    """The report as one HTML document; within a site (``site_root``, the way up to the
+    site's index), with a way back to the index and a link to each party's page."""
     projection, as_of_at, known_at_at = replay_projection(projector, key, as_of, known_at)
     state = projection.show
-    party_codes = [p["code"] for p in state["parties"]]
-    axis, lanes, marks = layout(projection.timeline, party_codes, state["tz"])
+    found = picture(state, projection.timeline, as_of_at)
     evidence = {event_id for flag in projection.flags for event_id in flag.events}
-    rows = svg_rows(lanes, marks, evidence)
+    rows = svg_rows(found, evidence)
     history = [
         r
         for r in projector.ledger.history(key)
@@ -88,8 +95,12 @@ def render_report(
         state=state,
         flags=projection.flags,
         rows=rows,
-        ticks=_ticks(axis),
-        height=TOP + ROW * max(len(rows), 1) + 20,
+        ticks=_ticks(found.axis),
+        breaks=found.axis.breaks,
+        picture=found,
+        periods=PERIODS,
+        kinds=KINDS,
+        height=(rows[-1].y if rows else TOP) + ROW + 20,
         history=history,
         verification=checked,
         digest=digest,
@@ -97,6 +108,7 @@ def render_report(
         known_at=as_utc_text(known_at_at) if known_at_at else None,
         generated=as_utc_text(datetime.now(UTC)),
         zones=_zones(projection.timeline, state),
+        site_root=site_root,
     )
 
 
@@ -105,10 +117,10 @@ def _shown(value: Any) -> Any:
     return visible(value) if isinstance(value, str) else value
 
 
-def _ticks(axis: Axis) -> list[tuple[float, str]]:
+def _ticks(axis: TimeAxis) -> list[tuple[float, str]]:
     """Tick labels that do not crowd each other (at least 28 px apart)."""
     chosen: list[tuple[float, str]] = []
-    for fraction, label in axis.ticks():
+    for fraction, label in axis.ticks(slots=(PLOT_RIGHT - LEFT) // 48):
         if not chosen or x_of(fraction) - x_of(chosen[-1][0]) >= 28:
             chosen.append((fraction, label))
     return chosen

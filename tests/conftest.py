@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -154,3 +156,43 @@ def cli(db_url: str) -> Cli:
 
 def example_lines() -> list[dict[str, Any]]:
     return [json.loads(line) for line in EXAMPLE.read_text().splitlines() if line.strip()]
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Callable[..., str]:
+    """Run headless Chromium with ARGS; returns what it prints (``--dump-dom``: the DOM)."""
+    program = shutil.which("chromium") or shutil.which("chromium-browser")
+    if program is None:
+        if os.environ.get("LEDGER_TEST_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (LEDGER_TEST_REQUIRE_BROWSER=1) but not installed")
+        pytest.skip("no Chromium here: apt-get install chromium")
+
+    profiles = iter(range(1_000_000))
+
+    def run(*args: str, console: list[str] | None = None) -> str:
+        """Chromium's standard output; its console messages appended to ``console``."""
+        profile = tmp_path / f"chromium-profile-{next(profiles)}"
+        logging = ["--enable-logging=stderr", "--v=0"] if console is not None else []
+        result = subprocess.run(
+            [program, *CHROMIUM_FLAGS, *logging, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        if console is not None:
+            console.extend(line for line in result.stderr.splitlines() if ":CONSOLE" in line)
+        return result.stdout
+
+    return run

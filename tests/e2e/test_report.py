@@ -2,48 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import EXAMPLE
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def chromium(tmp_path):
-    program = shutil.which("chromium") or shutil.which("chromium-browser")
-    if program is None:
-        if os.environ.get("LEDGER_TEST_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required (LEDGER_TEST_REQUIRE_BROWSER=1) but not installed")
-        pytest.skip("no Chromium here: apt-get install chromium")
-
-    def run(*args: str) -> str:
-        profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
-        result = subprocess.run(
-            [program, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        return result.stdout
-
-    return run
+HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 
 
 def test_the_seed_report_loads_in_a_browser_with_every_event_and_the_flag(
@@ -109,11 +74,46 @@ def test_the_report_links_corrections_in_the_history(cli, tmp_path):
     assert '→ <a href="#history-us-signed" class="mono">us-signed</a>' in html
 
 
-def test_the_terminal_chart_draws_lanes_spans_and_flags(cli):
+def test_the_terminal_chart_draws_lanes_periods_spans_and_flags(cli):
     cli("import", str(EXAMPLE))
-    out = cli("timeline", "tisa-2014", "--chart").stdout
-    assert "━" in out and "⚑ notified_after_entry_into_force" in out
+    out = cli("timeline", "tisa-2014", "--chart", env={"COLUMNS": "100"}).stdout
+    lines = out.splitlines()
+    assert all(len(line) <= 100 for line in lines)
     for lane in ("agreement", "KR", "US", "JP"):
-        assert re.search(rf"│ {lane}\s+│", out)
-    assert "2014-12-29 (day)" in out and "2012 (year)" in out and "2014-12 (month)" in out
-    assert "axis dates in Asia/Seoul" in out
+        assert any(line.startswith(f"{lane} ") for line in lines), lane
+    us = next(line for line in lines if line.startswith("US "))
+    assert "─" in us and "█" in us and us.index("─") < us.index("█")  # signed, then bound
+    assert "signed 2014-12-23, bound 2014-12-29" in us
+    assert "⚑" in out and "notified_after_entry_into_force" in out.split()  # never cut
+    assert "2014-12-29 entered into force" in out and "2012 noted" in out
+    assert "≈" in lines[1]  # the years between 2012 and December 2014 are cut short
+    assert "Axis in Asia/Seoul" in out and "█ bound (in force)" in out
+
+
+def test_a_long_lived_multilateral_report_draws_periods_breaks_and_marks(
+    cli, tmp_path, chromium, backend
+):
+    """Open Skies: 1992 to 2021, seven parties, two withdrawals taking effect by time."""
+    cli("import", str(HISTORIES / "open-skies-us-withdrawal.jsonl"))
+    report = tmp_path / "open-skies.html"
+    assert cli("report", "open-skies-1992", "-o", str(report)).exit_code == 0
+    dom = chromium("--window-size=1200,900", "--dump-dom", report.as_uri())
+    assert 'data-ready="yes"' in dom and "data-errors" not in dom and "data-wide" not in dom
+    breaks = re.findall(r'<g class="break" data-length="([^"]+)"', dom)
+    assert "18 years" in breaks  # 2002 to 2020, cut short
+    us = dom.split('data-lane="US"', 1)[1].split("</g>", 1)[0]
+    assert [kind for kind in re.findall(r'class="period period-(\w+)"', us)] == [
+        "signed",
+        "consented",
+        "bound",
+        "ended",
+    ]
+    assert "2020-11-22 notice of US takes effect" in us  # the withdrawal taking effect, marked
+    for words in ("notice of termination or withdrawal", "entered into force", "consent of a body"):
+        assert f"· {words}" in dom
+    assert 'data-kind="ending"' in dom and 'data-kind="consent"' in dom
+    assert 'id="legend"' in dom
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / f"open-skies-report-{backend}.png"
+    chromium("--window-size=1200,2600", f"--screenshot={screenshot}", report.as_uri())
+    assert screenshot.stat().st_size > 20_000

@@ -1,24 +1,51 @@
-"""Layout arithmetic of the timeline pictures: spans by precision, zones on the axis."""
+"""The picture of an agreement's life: a proportional axis with breaks, spans by
+precision, zones on the axis, each party's periods and the changes fixed in advance."""
 
 from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
 
 import pytest
 
 from agreement_ledger.ledger.worldtime import as_utc_text, parse_occurred
-from agreement_ledger.projections.chart import AGREEMENT_LANE, Axis, columns, layout, track
+from agreement_ledger.projections.chart import (
+    AGREEMENT_LANE,
+    BREAK_GLYPH,
+    PERIOD_GLYPHS,
+    TimeAxis,
+    axis_line,
+    columns,
+    layout,
+    period_track,
+    picture,
+    track,
+)
 
 
-def entry(event_id: str, occurred: str, zone: str | None = None, party: str | None = None) -> dict:
+def entry(
+    event_id: str,
+    occurred: str,
+    zone: str | None = None,
+    party: str | None = None,
+    kind: str = "noted",
+) -> dict:
     interval = parse_occurred(occurred, zone)
     return {
         "id": event_id,
+        "type": kind,
         "occurred": occurred,
         "precision": interval.precision.value,
         "start": as_utc_text(interval.start),
         "end": as_utc_text(interval.end),
         "party": party,
         "flags": [],
+        "retracted": False,
     }
+
+
+def at(text: str) -> datetime:
+    return parse_occurred(text, "UTC").start
 
 
 def test_each_precision_is_a_span_of_its_length_and_a_time_is_a_point():
@@ -33,7 +60,7 @@ def test_each_precision_is_a_span_of_its_length_and_a_time_is_a_point():
     assert widths["year"] > widths["month"] > widths["day"] > widths["minute"] == 0
     assert {m.id for m in marks if m.point} == {"minute"}
     year = next(m for m in marks if m.id == "year")
-    assert (year.x0, year.x1) == (0.0, 1.0)  # the year contains every other boundary
+    assert year.x0 == min(m.x0 for m in marks) and year.x1 == max(m.x1 for m in marks)
 
 
 def test_nested_spans_nest_on_the_axis():
@@ -43,26 +70,40 @@ def test_nested_spans_nest_on_the_axis():
     assert month.x0 <= day.x0 < day.x1 <= month.x1
 
 
-def test_axis_labels_are_dates_in_the_agreements_zone():
-    # 23 Dec in New York begins at 14:00 on 23 Dec in Seoul and ends at 14:00 on the 24th.
-    timeline = [
-        entry("us", "2014-12-23", "America/New_York"),
-        entry("kr", "2014-12-26", "Asia/Seoul"),
-    ]
-    axis, _lanes, _marks = layout(timeline, [], "Asia/Seoul")
-    assert [label for _x, label in axis.ticks()] == [
-        "2014-12-23",
-        "2014-12-24",
-        "2014-12-26",
-        "2014-12-27",
-    ]
-    axis_utc, _lanes, _marks = layout(timeline, [], "UTC")
-    assert [label for _x, label in axis_utc.ticks()] == [
-        "2014-12-23",
-        "2014-12-24",
-        "2014-12-25",
-        "2014-12-26",
-    ]
+def test_within_a_stretch_equal_times_get_equal_widths():
+    axis = TimeAxis([at("2014-12-20"), at("2014-12-21"), at("2014-12-23")], "UTC")
+    assert axis.breaks == []
+    first, second, third = (axis.x(at(d)) for d in ("2014-12-20", "2014-12-21", "2014-12-23"))
+    assert (first, third) == (0.0, 1.0)
+    assert third - second == pytest.approx(2 * (second - first))
+
+
+def test_long_empty_stretches_become_labelled_breaks_and_the_busy_years_keep_their_room():
+    """Open Skies: signed 1992, in force 2002, left 2020 — 28 years, three moments."""
+    days = ["1992-03-24", "1993-12-03", "2001-11-02", "2002-01-01", "2020-05-22", "2020-11-22"]
+    axis = TimeAxis([at(d) for d in days], "UTC")
+    assert [b.words for b in axis.breaks] == ["20 months", "8 years", "18 years"]
+    xs = [axis.x(at(d)) for d in days]
+    assert xs == sorted(set(xs)) and 0.0 <= xs[0] < 0.05 and 0.95 < xs[-1] <= 1.0
+    # Six months of 2020 get far more room than the 18 years before them.
+    assert xs[5] - xs[4] > 3 * (xs[4] - xs[3])
+    line = axis_line(axis, 60)
+    assert len(line) == 60 and line.count(BREAK_GLYPH) == 3 and "2020" in line
+
+
+def test_a_single_moment_and_no_moment_do_not_divide_by_zero():
+    assert TimeAxis([], "UTC").ticks() == []
+    lone = TimeAxis([at("2014-12-29")], "UTC")
+    assert lone.x(at("2014-12-29")) == 0.5 and lone.ticks() == [(0.5, "2014-12-29")]
+
+
+def test_tick_labels_are_dates_in_the_agreements_zone():
+    # The first moment, 05:00 UTC on 23 December, is still the 22nd in Honolulu.
+    moments = [parse_occurred("2014-12-23", "America/New_York").start, at("2014-12-27")]
+    assert TimeAxis(moments, "Pacific/Honolulu").label(moments[0]) == "2014-12-22"
+    assert TimeAxis(moments, "Asia/Seoul").label(moments[0]) == "2014-12-23"
+    seoul = [label for _x, label in TimeAxis(moments, "Asia/Seoul").ticks()]
+    assert seoul == ["2014-12-24", "2014-12-25", "2014-12-26", "2014-12-27"]
 
 
 def test_events_go_to_their_partys_lane_and_the_rest_to_the_agreements():
@@ -104,6 +145,80 @@ def test_tracks_draw_spans_and_points_within_their_width(width):
     assert 0 <= first <= last < width
 
 
-def test_a_single_boundary_axis_does_not_divide_by_zero():
-    axis = Axis([], "UTC")
-    assert axis.ticks() == []
+OPEN_SKIES = {
+    "tz": "UTC",
+    "status": "in_force",
+    "entered_into_force": "2002-01-01",
+    "expires": None,
+    "termination": None,
+    "notices": [
+        {"party": "US", "notified": "2020-05-22", "effective": "2020-11-22", "status": "effective"}
+    ],
+    "parties": [
+        {
+            "code": "US",
+            "signed": "1992-03-24",
+            "consented": "1993-12-03",
+            "in_force": "2002-01-01",
+            "withdrawn": "2020-11-22",
+        },
+        {"code": "CA", "signed": "1992-03-24", "consented": "1992-07-21", "in_force": "2002-01-01"},
+        {
+            "code": "RU",
+            "signed": "1992-03-24",
+            "provisional": "1992-03-24",
+            "provisional_until": "2001-11-02",
+        },
+    ],
+}
+TODAY = datetime(2026, 11, 27, tzinfo=UTC)
+ENDED = PERIOD_GLYPHS["ended"]
+
+
+def test_each_party_shows_its_periods_one_after_another_and_its_notice_taking_effect():
+    found = picture(
+        OPEN_SKIES, [entry("us-signed", "1992-03-24", party="US", kind="signed")], TODAY
+    )
+    us = found.lane_periods("US")
+    assert [(p.kind, p.start, p.end) for p in us] == [
+        ("signed", "1992-03-24", "1993-12-03"),
+        ("consented", "1993-12-03", "2002-01-01"),
+        ("bound", "2002-01-01", "2020-11-22"),
+        ("ended", "2020-11-22", None),
+    ]
+    assert all(a.x1 == b.x0 for a, b in itertools.pairwise(us))  # contiguous bars
+    assert us[-1].x1 == found.axis.x(TODAY) > 0.95  # still no longer bound today
+    assert [(s.lane, s.day) for s in found.scheduled] == [
+        ("US", "2020-11-22"),
+        ("RU", "2001-11-02"),
+    ]
+    assert [p.kind for p in found.lane_periods("RU")] == ["signed", "provisional"]
+    assert [(p.kind, p.end) for p in found.lane_periods(AGREEMENT_LANE)] == [("bound", None)]
+    assert found.axis.last == TODAY  # bars still running reach the day of the picture
+
+
+def test_a_suspension_and_its_resumption_make_a_period_on_their_lane():
+    timeline = [
+        entry("s", "2010-03-01", kind="suspended"),
+        entry("r", "2010-09-01", kind="resumed"),
+        entry("s-ca", "2011-01-01", party="CA", kind="suspended"),
+    ]
+    found = picture(OPEN_SKIES, timeline, TODAY)
+    suspended = [(p.lane, p.start, p.end) for p in found.periods if p.kind == "suspended"]
+    assert suspended == [(AGREEMENT_LANE, "2010-03-01", "2010-09-01"), ("CA", "2011-01-01", None)]
+    assert "░" in period_track(found, AGREEMENT_LANE, 60)
+
+
+def test_period_tracks_draw_each_period_and_the_scheduled_change():
+    found = picture(OPEN_SKIES, [], TODAY)
+    drawn = period_track(found, "US", 60)
+    assert len(drawn) == 60
+    for glyph in ("─", "▒", "█", ENDED, "◆"):
+        assert glyph in drawn
+    assert (
+        drawn.index("─")
+        < drawn.index("▒")
+        < drawn.index("█")
+        < drawn.index("◆")
+        <= drawn.index(ENDED)
+    )

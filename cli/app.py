@@ -13,7 +13,7 @@ from typer.exceptions import Abort, TyperException
 if TYPE_CHECKING:
     from agreement_ledger.api import Ledger
 
-from agreement_ledger.cli.output import fail, os_error_text, reader_stopped
+from agreement_ledger.cli.output import fail, os_error_text, reader_stopped, unforeseen
 from agreement_ledger.ledger.errors import LedgerError
 from agreement_ledger.ledger.text import actor_problem, has_control, unstorable
 
@@ -121,22 +121,6 @@ def readable_metavars(command: Any) -> None:
 def _no_type(ctx: Any) -> None:
     """What an argument's help shows after its name: nothing (see ``readable_metavars``)."""
     return None
-
-
-STORAGE_ERROR_MODULES = ("sqlalchemy", "eventsourcing", "psycopg", "sqlite3", "alembic")
-
-
-def unforeseen(error: Exception) -> tuple[str, int]:
-    """One line and an exit code for an error no layer translated.
-
-    A database library's error is a storage error (exit 5); anything else is a
-    bug in the ledger, said as such (exit 1), never a traceback.
-    """
-    module = type(error).__module__.split(".")[0]
-    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    if module in STORAGE_ERROR_MODULES:
-        return f"storage error: {detail or type(error).__name__}", 5
-    return f"internal error ({type(error).__name__}: {detail}); please report this", 1
 
 
 app = typer.Typer(

@@ -67,7 +67,11 @@ def verify(
     ] = None,
     file: Annotated[
         str | None,
-        typer.Option("--file", help="Check an export (JSON Lines) instead: no database needed"),
+        typer.Option(
+            "--file",
+            metavar="FILE",
+            help="Check an export (JSON Lines) instead: no database needed (- for stdin)",
+        ),
     ] = None,
     proof: Annotated[
         str | None,

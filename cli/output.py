@@ -43,3 +43,19 @@ def print_json(value: Any) -> None:
 def print_json_lines(values: Iterable[dict[str, Any]]) -> None:
     for value in values:
         echo(to_json(value))
+
+
+STORAGE_ERROR_MODULES = ("sqlalchemy", "eventsourcing", "psycopg", "sqlite3", "alembic")
+
+
+def unforeseen(error: Exception) -> tuple[str, int]:
+    """One line and an exit code for an error no layer translated.
+
+    A database library's error is a storage error (exit 5); anything else is a
+    bug in the ledger, said as such (exit 1), never a traceback.
+    """
+    module = type(error).__module__.split(".")[0]
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if module in STORAGE_ERROR_MODULES:
+        return f"storage error: {detail or type(error).__name__}", 5
+    return f"internal error ({type(error).__name__}: {detail}); please report this", 1

@@ -17,7 +17,13 @@ import sqlite3
 import sys
 from typing import Any, TextIO
 
-from agreement_ledger.cli.output import fail, os_error_text, print_json, reader_stopped
+from agreement_ledger.cli.output import (
+    fail,
+    os_error_text,
+    print_json,
+    reader_stopped,
+    unforeseen,
+)
 from agreement_ledger.ledger.text import actor_problem
 from agreement_ledger.projections import lean
 
@@ -57,6 +63,8 @@ def answer(argv: list[str]) -> int | None:
         reader_stopped()
     except OSError as error:  # a full disk, a device that refuses: as the full command says
         fail(os_error_text(error), 2)
+    except Exception as error:  # as the full command says of what no layer translated
+        fail(*unforeseen(error))
     return 0
 
 

@@ -383,8 +383,9 @@ def types_(
     if output is Format.json:
         print_json(info)
         return
-    typer.echo(f"{info['type']}: {info['meaning']}")
-    typer.echo(f"occurred: {info['occurred']}")
+    out = console()  # prose wraps between words at the reader's width
+    out.print(Text.assemble(cell(info["type"], "bold"), ": ", cell(info["meaning"])))
+    out.print(cell(f"occurred: {info['occurred']}"))
     if info["fields"]:
         print_table(
             f"Fields of {info['type']}",
@@ -394,5 +395,5 @@ def types_(
                 for f in info["fields"]
             ),
         )
-    typer.echo("example (ledger import, or ledger append KEY TYPE --json):")
-    typer.echo(to_json(info["example"]))
+    out.print(cell("example (ledger import, or ledger append KEY TYPE --json):"))
+    typer.echo(to_json(info["example"]))  # one line, to copy whole

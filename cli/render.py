@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -52,9 +53,9 @@ class _Console(Console):
         reader_stopped()
 
 
-PIPED_WIDTH = 240
-"""Columns of a table written to a pipe or a file when ``COLUMNS`` does not say (wide, so
-that scripts grepping a table find whole lines; issue 15 revisits the layout)."""
+PIPED_WIDTH = 100
+"""Columns of a table written to a pipe or a file when ``COLUMNS`` does not say: what a
+wide terminal shows (scripts read ``--format json`` or ``csv``, not tables)."""
 
 
 def output_width() -> int | None:
@@ -128,12 +129,94 @@ def _csv_value(value: Any) -> str:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    table = Table(title=cell(title) if title else None, show_lines=False)
-    for column in columns:
-        table.add_column(cell(column), overflow="fold")  # too narrow: wrapped, never cut short
+    """A table as wide as the reader's, wrapping text between words but never inside an
+    id, a code or a date; where even that cannot fit, one record per row instead.
+
+    Every column is at least as wide as its longest word (its header's too; a column of
+    prose, at least ``PROSE_WORD``); a column
+    empty in every row is left out. When those widths and the borders fit, it is a
+    table; otherwise each row is printed as a record — its first value, then ``header
+    value`` lines — like ``psql``'s expanded display.
+    """
+    texts = [[value if isinstance(value, Text) else cell(value) for value in row] for row in rows]
+    kept = [i for i in range(len(columns)) if i == 0 or any(row[i].plain for row in texts)]
+    if texts and len(kept) < len(columns):  # a column empty in every row says nothing
+        columns = [columns[i] for i in kept]
+        texts = [[row[i] for i in kept] for row in texts]
+    out = console()
+    least = [
+        max([_longest_word(header)] + [_longest_word(row[i].plain) for row in texts])
+        for i, header in enumerate(columns)
+    ]
+    least = [
+        min(width, PROSE_WORD) if header in PROSE else width
+        for header, width in zip(columns, least, strict=True)
+    ]
+    room = out.width - (3 * len(columns) + 1)  # borders and padding of a boxed table
+    if sum(least) <= room:
+        natural = [
+            max([len(header)] + [max(map(len, row[i].plain.split("\n"))) for row in texts])
+            for i, header in enumerate(columns)
+        ]
+        table = Table(title=cell(title) if title else None, show_lines=False)
+        for column, width in zip(columns, _shared_out(least, natural, room), strict=True):
+            table.add_column(cell(column), width=width, overflow="fold")
+        for row in texts:
+            table.add_row(*row)
+        out.print(table)
+        return
+    _print_records(out, title, columns, texts)
+
+
+def _shared_out(least: list[int], natural: list[int], room: int) -> list[int]:
+    """Column widths within ``room``: each its least, then what is left shared among the
+    columns that want more, in proportion to how much more (never beyond their natural
+    width)."""
+    widths = list(least)  # a longest word is never longer than its column's longest line
+    spare = room - sum(widths)
+    wants = [max(0, b - w) for b, w in zip(natural, widths, strict=True)]
+    while spare > 0 and any(wants):
+        total = sum(wants)
+        given = [min(want, max(1, spare * want // total)) if want else 0 for want in wants]
+        while sum(given) > spare:  # rounding up gave more than there is
+            given[given.index(max(given))] -= 1
+        widths = [w + g for w, g in zip(widths, given, strict=True)]
+        wants = [want - g for want, g in zip(wants, given, strict=True)]
+        spare -= sum(given)
+    return widths
+
+
+PROSE = frozenset(
+    {"title", "name", "message", "what", "meaning", "subject", "required", "body", "takes"}
+)
+"""Columns of prose: a word longer than ``PROSE_WORD`` (``information-sharing``) may be
+folded there; anywhere else a word is an id, a code, a date or a number, kept whole."""
+PROSE_WORD = 14
+
+
+def _longest_word(text: str) -> int:
+    return max((len(word) for word in text.split()), default=0)
+
+
+def _print_records(
+    out: Console, title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Text]]
+) -> None:
+    """Each row as a record: its first value in bold, then one line per other column."""
+    if title:
+        out.print(cell(title, "bold"))
+    label = max((len(column) for column in columns[1:]), default=0)
     for row in rows:
-        table.add_row(*(value if isinstance(value, Text) else cell(value) for value in row))
-    console().print(table)
+        out.print()
+        first = row[0].copy()
+        first.stylize("bold")
+        out.print(Text.assemble(cell(columns[0] + " ", "dim"), first))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True, min_width=label, style="dim")
+        grid.add_column(overflow="fold")
+        for column, value in zip(columns[1:], row[1:], strict=True):
+            if value.plain:
+                grid.add_row(cell(column), value)
+        out.print(Padding(grid, (0, 0, 0, 2)))
 
 
 STATUS_STYLES = {

@@ -262,7 +262,7 @@ def _first_boundary(day: date, unit: str, step: int) -> date:
     if unit == "month":
         month0 = day.month - 1
         return date(day.year, month0 - month0 % step + 1, 1)
-    return date(day.year - day.year % step, 1, 1)
+    return date(max(1, day.year - day.year % step), 1, 1)  # there is no year 0
 
 
 def _advance(day: date, unit: str, step: int) -> date | None:
@@ -415,14 +415,6 @@ def _start(day: str | None, zone_name: str | None) -> datetime | None:
         return parse_occurred(day, zone_name).start
     except ValueError:
         return None
-
-
-def layout(
-    timeline: Sequence[dict[str, Any]], parties: Sequence[str], zone_name: str | None
-) -> tuple[TimeAxis, list[str], list[Mark]]:
-    """The axis, the lanes (agreement first, then parties) and the placed events."""
-    found = picture({"parties": [{"code": c} for c in parties], "tz": zone_name}, timeline)
-    return found.axis, found.lanes, found.marks
 
 
 def picture(

@@ -100,7 +100,7 @@ def render_report(
         picture=found,
         periods=PERIODS,
         kinds=KINDS,
-        height=(rows[-1].y if rows else TOP) + ROW + 20,
+        height=(rows[-1].y if rows else TOP) + ROW + 32,  # room for two rows of break labels
         history=history,
         verification=checked,
         digest=digest,

@@ -16,7 +16,6 @@ from agreement_ledger.projections.chart import (
     TimeAxis,
     axis_line,
     columns,
-    layout,
     period_track,
     picture,
     track,
@@ -42,6 +41,12 @@ def entry(
         "flags": [],
         "retracted": False,
     }
+
+
+def layout(timeline: list[dict], parties: list[str], zone: str):
+    """The axis, lanes and events of a picture of parties with no steps of their own."""
+    found = picture({"parties": [{"code": c} for c in parties], "tz": zone}, timeline)
+    return found.axis, found.lanes, found.marks
 
 
 def at(text: str) -> datetime:

@@ -39,7 +39,7 @@ def leave(code: object) -> None:
     files are removed by their context managers and its workers joined; what is
     left is to flush the two streams, which this does before ``os._exit``. Only the
     program's entry point calls this: an embedding or a test runner keeps its
-    interpreter.
+    interpreter, and under a profiler or a tracer (coverage) the exit is the normal one.
     """
     if code is None:
         status = 0
@@ -48,6 +48,8 @@ def leave(code: object) -> None:
     else:  # ``sys.exit("message")``: Python prints it and exits 1
         print(code, file=sys.stderr)
         status = 1
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(status)  # a profiler or coverage writes its findings at a normal exit
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:

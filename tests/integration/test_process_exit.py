@@ -106,3 +106,27 @@ def test_a_large_answer_reaches_a_pipe_whole(tmp_path):
     done = ledger(db, "export")
     assert done.returncode == 0
     assert done.stdout.count(b"\n") == 12 and done.stdout.endswith(b"}\n")
+
+
+def test_under_a_profiler_the_exit_is_the_normal_one_so_the_profile_is_written(tmp_path):
+    db, profile = tmp_path / "l.db", tmp_path / "import.prof"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(profile),
+            "-m",
+            "agreement_ledger.cli.main",
+            "--db",
+            str(db),
+            "import",
+            str(EXAMPLE),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"appended 12, skipped 0\n"
+    assert profile.stat().st_size > 1000

@@ -17,7 +17,7 @@ from agreement_ledger.cli.common import (
     read_input,
     write_output,
 )
-from agreement_ledger.cli.output import fail, print_json
+from agreement_ledger.cli.output import fail, os_error_text, print_json
 from agreement_ledger.cli.render import Format, print_table, render_state
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import decode_utf8, read_json, to_json, visible
@@ -303,6 +303,11 @@ def site(
 
     Example: ledger site -o register-site
     """
+    if out in ("", "-"):
+        raise typer.BadParameter(
+            "name a folder for the site (a site is many files: it cannot go to standard output)",
+            param_hint="'-o'",
+        )
     directory = Path(out)
     if directory.exists() and not directory.is_dir():
         raise typer.BadParameter(f"{visible(out)} is a file, not a folder", param_hint="'-o'")
@@ -310,10 +315,11 @@ def site(
         written = ledger_of(ctx).site(directory, within=within)
     except OSError as error:
         raise typer.BadParameter(
-            f"cannot write the site into {visible(out)}: {error.strerror or error}",
+            f"cannot write the site into {visible(out)}: {visible(os_error_text(error))}",
             param_hint="'-o'",
         ) from None
+    agreements, parties = written["agreements"], written["parties"]
     typer.echo(
-        f"site of {written['agreements']} agreements and {written['parties']} parties "
-        f"written to {visible(str(directory / 'index.html'))}"
+        f"site of {agreements} agreement{'' if agreements == 1 else 's'} and {parties} "
+        f"part{'y' if parties == 1 else 'ies'} written to {visible(str(directory / 'index.html'))}"
     )

@@ -211,10 +211,17 @@ KIND_STYLES = {
 """Terminal colours of the kinds of step (plain under ``NO_COLOR`` or a pipe)."""
 
 
-def chart_track_width(total: int) -> int:
+NARROW_CHART = 56
+"""Below this many columns the chart puts each description under its track."""
+
+
+def chart_track_width(total: int, lane: int = 9) -> int:
     """The chart's track: what a terminal ``total`` columns wide leaves beside the lane
-    label and a readable description column, between 24 and 72 columns."""
-    return max(24, min(72, total - 12 - 40))
+    label (``lane`` wide) and a readable description column, between 24 and 72 columns;
+    on a narrow terminal, all but the lane label."""
+    if total < NARROW_CHART:
+        return max(8, total - lane - 1)
+    return max(24, min(72, total - lane - 3 - 40))
 
 
 def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
@@ -222,25 +229,17 @@ def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
     ◆, and every event (━ the span its date denotes, ● a time), long gaps cut as ≈."""
     found = picture(state, entries, datetime.now(UTC))
     out = console()
-    width = chart_track_width(out.width)
-    table = Table(
-        title=cell(f"{state['agreement']}: {state['title']}"),
-        box=None,
-        show_header=False,
-        pad_edge=False,
-        padding=(0, 1, 0, 0),
-    )
-    table.add_column("lane", no_wrap=True, min_width=9, max_width=9)
-    table.add_column("track", no_wrap=True, width=width)
-    table.add_column("what", overflow="fold")
-    table.add_row(cell(""), cell(axis_line(found.axis, width), "dim"), cell(""))
+    lane_width = max([9, *(len(lane) for lane in found.lanes)])  # a code is never cut
+    width = chart_track_width(out.width, lane_width)
+    rows: list[tuple[Text, Text, Text]] = [
+        (cell(""), cell(axis_line(found.axis, width), "dim"), cell(""))
+    ]
     for lane in found.lanes:
         periods = ", ".join(p.short for p in found.lane_periods(lane))
         planned = " · ".join(f"◆ {s.words}" for s in found.lane_scheduled(lane))
-        table.add_row(
-            cell(lane, "bold"),
-            cell(period_track(found, lane, width)),
-            cell("; ".join(text for text in (periods, planned) if text), "dim"),
+        summary = "; ".join(text for text in (periods, planned) if text)
+        rows.append(
+            (cell(lane, "bold"), cell(period_track(found, lane, width)), cell(summary, "dim"))
         )
         for mark in found.lane_marks(lane):
             entry = mark.entry
@@ -249,11 +248,21 @@ def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
             )
             flags = "".join(f" ⚑ {code}" for code in mark.flags)
             what = Text.assemble(cell(words, KIND_STYLES[mark.kind]), cell(flags, "bold red"))
-            table.add_row(
-                cell(""), cell(track(mark, width, found.axis), KIND_STYLES[mark.kind]), what
+            rows.append(
+                (cell(""), cell(track(mark, width, found.axis), KIND_STYLES[mark.kind]), what)
             )
-        table.add_row(cell(""), cell(""), cell(""))
-    out.print(table)
+        rows.append((cell(""), cell(""), cell("")))
+    out.print(cell(f"{state['agreement']}: {state['title']}", "bold"), justify="center")
+    if out.width < NARROW_CHART:
+        _narrow_chart(out, rows, lane_width)
+    else:
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 0))
+        table.add_column("lane", no_wrap=True, width=lane_width)
+        table.add_column("track", no_wrap=True, width=width)
+        table.add_column("what", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
     legend = " ".join(f"{glyph} {PERIODS[kind]}" for kind, glyph in PERIOD_GLYPHS.items())
     out.print(cell(f"Axis in {state['tz'] or 'UTC'}. Bars: {legend}.", "dim"))
     out.print(
@@ -265,6 +274,20 @@ def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
             "dim",
         )
     )
+
+
+def _narrow_chart(out: Any, rows: list[tuple[Text, Text, Text]], lane_width: int) -> None:
+    """The chart on a narrow terminal: each description on the lines under its track."""
+    indent = " " * (lane_width + 1)
+    for lane, drawn, what in rows:
+        if not (lane.plain or drawn.plain or what.plain):
+            out.print()
+            continue
+        out.print(Text.assemble(lane.plain.ljust(lane_width), " ", drawn), no_wrap=True, crop=False)
+        if what.plain:
+            for line in what.wrap(out, max(8, out.width - len(indent)), overflow="fold"):
+                line.rstrip()
+                out.print(Text.assemble(indent, line))
 
 
 @app.command()

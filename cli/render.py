@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -194,6 +193,15 @@ folded there; anywhere else a word is an id, a code, a date or a number, kept wh
 PROSE_WORD = 14
 
 
+def _wrapped(out: Console, value: Text, width: int) -> list[Text]:
+    """``value`` in lines of at most ``width``, broken between words (inside one only
+    when it is longer than the line), without trailing spaces."""
+    lines = list(value.wrap(out, width, overflow="fold"))
+    for line in lines:
+        line.rstrip()
+    return lines or [Text()]
+
+
 def _longest_word(text: str) -> int:
     return max((len(word) for word in text.split()), default=0)
 
@@ -201,22 +209,33 @@ def _longest_word(text: str) -> int:
 def _print_records(
     out: Console, title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Text]]
 ) -> None:
-    """Each row as a record: its first value in bold, then one line per other column."""
+    """Each row as a record: its first value in bold, then one line per other column.
+
+    A value whose longest word does not fit beside its label goes under it, indented,
+    so that a date or a timestamp is broken only where it is wider than the terminal.
+    """
     if title:
         out.print(cell(title, "bold"))
     label = max((len(column) for column in columns[1:]), default=0)
+    beside = max(1, out.width - 2 - label - 2)
     for row in rows:
         out.print()
         first = row[0].copy()
         first.stylize("bold")
         out.print(Text.assemble(cell(columns[0] + " ", "dim"), first))
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(no_wrap=True, min_width=label, style="dim")
-        grid.add_column(overflow="fold")
         for column, value in zip(columns[1:], row[1:], strict=True):
-            if value.plain:
-                grid.add_row(cell(column), value)
-        out.print(Padding(grid, (0, 0, 0, 2)))
+            if not value.plain:
+                continue
+            if _longest_word(value.plain) <= beside:
+                lines = _wrapped(out, value, beside)
+                out.print(Text.assemble("  ", cell(column.ljust(label), "dim"), "  ", lines[0]))
+                for line in lines[1:]:
+                    out.print(Text.assemble(" " * (label + 4), line))
+            else:  # under its label, indented as far as the longest word allows
+                out.print(Text.assemble("  ", cell(column, "dim")))
+                indent = max(0, min(4, out.width - _longest_word(value.plain)))
+                for line in _wrapped(out, value, max(1, out.width - indent)):
+                    out.print(Text.assemble(" " * indent, line))
 
 
 STATUS_STYLES = {

@@ -154,10 +154,19 @@ class Stretch:
 
 
 def span_words(length: timedelta) -> str:
-    days = length.days
-    for unit, size in (("year", 365.25), ("month", 30.44), ("week", 7.0), ("day", 1.0)):
-        if days >= size * (2 if unit != "day" else 1):
-            count = round(days / size)
+    """A length of time, roughly, in the largest unit that says it: ``1 year``,
+    ``20 months``, ``18 years``, ``3 weeks``, ``5 days``."""
+    days = length.total_seconds() / 86400
+    if 350 <= days < 400:
+        return "1 year"
+    for unit, size, least in (
+        ("year", 365.25, 700),
+        ("month", 30.44, 59),
+        ("week", 7.0, 14),
+        ("day", 1.0, 1),
+    ):
+        if days >= least:
+            count = max(1, round(days / size))
             return f"{count} {unit}{'' if count == 1 else 's'}"
     return "less than a day"
 
@@ -370,7 +379,10 @@ class Period:
 
     @property
     def short(self) -> str:
-        """``bound 2002-01-01``: the period's short name and its first day."""
+        """``bound 2002-01-01``: the period's short name and its first day (a suspension
+        also its last, so that a resumed lane does not read as suspended)."""
+        if self.kind == "suspended" and self.end:
+            return f"{SHORT_PERIODS[self.kind]} {self.start} to {self.end}"
         return f"{SHORT_PERIODS[self.kind]} {self.start}"
 
 
@@ -468,8 +480,9 @@ def _period_spans(
     state: dict[str, Any], dated: Sequence[dict[str, Any]], zone_name: str | None
 ) -> list[Span]:
     spans: list[Span] = []
+    zones = _party_zones(dated)
     for party in state.get("parties", []):
-        spans.extend(_party_spans(party, zone_name))
+        spans.extend(_party_spans(party, zones.get(str(party["code"]), zone_name)))
     in_force = state.get("entered_into_force")
     if in_force and (start := _start(in_force, zone_name)) is not None:
         ending = state.get("status") in ("terminated", "expired")
@@ -499,8 +512,20 @@ def _agreement_end(state: dict[str, Any]) -> str | None:
     return state.get("expires")
 
 
+def _party_zones(dated: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The zone each party's own events are read in (the first that names one), so that
+    a bar starts where its event is drawn: a party's dates are days of its zone."""
+    zones: dict[str, str] = {}
+    for entry in dated:
+        party, where = entry.get("party"), entry.get("zone")
+        if isinstance(party, str) and isinstance(where, str):
+            zones.setdefault(party, where)
+    return zones
+
+
 def _party_spans(party: dict[str, Any], zone_name: str | None) -> list[Span]:
-    """A party's bars: each step lasts until the next one it reached."""
+    """A party's bars, its dates read in ``zone_name``: each step lasts until the next
+    one it reached."""
     lane = str(party["code"])
     end_day = party.get("withdrawn") or party.get("ended") or party.get("succeeded")
     steps = [

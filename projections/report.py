@@ -8,11 +8,12 @@ styles and the SVG timeline are inline, so it opens offline and prints to PDF.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from agreement_ledger.ledger.text import visible
 from agreement_ledger.ledger.verification import make_digest
@@ -76,22 +77,7 @@ def render_report(
     ]
     checked = projector.ledger.verify(key)
     digest = make_digest(checked.heads, checked.events_checked, as_utc_text(datetime.now(UTC)))
-    environment = Environment(
-        loader=PackageLoader("agreement_ledger.projections", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        finalize=_shown,
-    )
-    environment.globals.update(
-        x_of=x_of, WIDTH=WIDTH, LEFT=LEFT, PLOT_RIGHT=PLOT_RIGHT, ROW=ROW, TOP=TOP
-    )
-    environment.globals.update(
-        participant=status_table.participant,
-        consent_text=status_table.consent_text,
-        end_text=status_table.end_text,
-        provisional_text=status_table.provisional_text,
-        requirement_text=status_table.requirement_text,
-    )
-    return environment.get_template("report.html.j2").render(
+    return _template().render(
         state=state,
         flags=projection.flags,
         rows=rows,
@@ -110,6 +96,27 @@ def render_report(
         zones=_zones(projection.timeline, state),
         site_root=site_root,
     )
+
+
+@functools.cache
+def _template() -> Template:
+    """The report's template, compiled once per process (a site renders hundreds)."""
+    environment = Environment(
+        loader=PackageLoader("agreement_ledger.projections", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        finalize=_shown,
+    )
+    environment.globals.update(
+        x_of=x_of, WIDTH=WIDTH, LEFT=LEFT, PLOT_RIGHT=PLOT_RIGHT, ROW=ROW, TOP=TOP
+    )
+    environment.globals.update(
+        participant=status_table.participant,
+        consent_text=status_table.consent_text,
+        end_text=status_table.end_text,
+        provisional_text=status_table.provisional_text,
+        requirement_text=status_table.requirement_text,
+    )
+    return environment.get_template("report.html.j2")
 
 
 def _shown(value: Any) -> Any:

@@ -14,8 +14,11 @@ Japan today?"), every flag, and the verification with the digest (also written a
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -149,7 +152,43 @@ def environment() -> Environment:
 
 def write_site(directory: Path, register: Register) -> Written:
     """Write every page of the site into ``directory`` (made if missing; pages of an
-    earlier site there are replaced, nothing else is touched)."""
+    earlier site there are replaced, nothing else is touched).
+
+    The pages are written beside it first and moved in only when all of them are
+    ready, so a failure (a full disk, a page that cannot be rendered) leaves an earlier
+    site whole rather than half old and half new; a name in the way (a folder where a
+    page goes, a file where a folder goes) is refused before anything moves.
+    """
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".ledger-site-", dir=directory.parent))
+    try:
+        written = _render_into(staging, register)
+        files = sorted(path.relative_to(staging) for path in staging.rglob("*") if path.is_file())
+        for relative in files:
+            _check_room(directory, relative)
+        for relative in files:
+            target = directory / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / relative, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    written.directory = directory
+    written.pages = [directory / page.relative_to(staging) for page in written.pages]
+    return written
+
+
+def _check_room(directory: Path, relative: Path) -> None:
+    """Refuse (``OSError`` naming it) anything in the way of writing ``relative``."""
+    target = directory / relative
+    for folder in [directory, *(directory / parent for parent in reversed(relative.parents[:-1]))]:
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file is where a folder goes", str(folder))
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder is where a page goes", str(target))
+
+
+def _render_into(directory: Path, register: Register) -> Written:
+    """Write every page of the site into the empty folder ``directory``."""
     env = environment()
     written = Written(directory)
     (directory / "agreements").mkdir(parents=True, exist_ok=True)

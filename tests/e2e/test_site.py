@@ -240,6 +240,58 @@ def test_the_site_refuses_a_file_for_a_folder_and_writes_nothing(cli, tmp_path):
     assert bad.exit_code == 2 and not (tmp_path / "s").exists()
 
 
+@pytest.mark.parametrize("out", ["", "-"])
+def test_a_site_needs_a_folder_not_standard_output(cli, tmp_path, out, monkeypatch):
+    assert cli("import", str(EXAMPLE)).exit_code == 0
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    result = cli("site", "-o", out)
+    assert result.exit_code == 2 and "name a folder for the site" in result.stderr
+    assert list(here.iterdir()) == []  # nothing scattered where the clerk stands
+
+
+def test_a_name_in_the_way_is_refused_before_an_earlier_site_is_touched(cli, tmp_path):
+    assert cli("import", str(EXAMPLE)).exit_code == 0
+    out = tmp_path / "site"
+    assert cli("site", "-o", str(out)).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (out / "flags.html").unlink()
+    (out / "flags.html").mkdir()  # a folder where a page goes
+    (out / "notes.txt").write_text("the office's own")
+    result = cli("site", "-o", str(out))
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert f"a folder is where a page goes: {out / 'flags.html'}" in result.stderr
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == {
+        **{p: b for p, b in before.items() if p.name != "flags.html"},
+        out / "notes.txt": b"the office's own",
+    }
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ledger-site-")]  # no leftovers
+
+
+def test_a_long_unbroken_title_does_not_widen_the_pages(cli, tmp_path, chromium):
+    url = "https://treaties.example.org/" + "x" * 160
+    assert (
+        cli(
+            "register",
+            "url-1",
+            "--title",
+            f"Pact recorded at {url}",
+            "--party",
+            "AA",
+            "--party-name",
+            f"AA={url}",
+        ).exit_code
+        == 0
+    )
+    out = tmp_path / "site"
+    assert cli("site", "-o", str(out)).exit_code == 0
+    for page in ("index.html", "parties/AA.html", "agreements/url-1.html", "parties/index.html"):
+        dom = chromium("--window-size=1200,900", "--dump-dom", (out / page).as_uri())
+        assert 'data-ready="yes"' in dom and "data-wide" not in dom, page
+
+
 def test_the_index_opens_on_what_is_due_overdue_first(cli, tmp_path, chromium):
     from tests.integration.test_due import NOTIFY_KR, pact, register
 

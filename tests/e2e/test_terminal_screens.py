@@ -175,3 +175,34 @@ def test_the_chart_fits_the_terminal_and_keeps_every_lane(tmux, register, width)
     artifacts = ROOT / "tests" / "artifacts"
     artifacts.mkdir(exist_ok=True)
     (artifacts / f"chart-open-skies-{width}.txt").write_text(shown, encoding="utf-8")
+
+
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z")
+
+
+@pytest.mark.parametrize("width", [24, 28, 34, 40, 48, 60])
+def test_on_a_narrow_terminal_nothing_is_wider_and_timestamps_stay_whole(register, width):
+    """Below a table's width the rows are records; a value that does not fit beside its
+    label goes under it, so a timestamp or a date is broken only where it is wider than
+    the terminal itself."""
+    env = {**os.environ, "COLUMNS": str(width)}
+    for command in (
+        ["history", "open-skies-1992"],
+        ["timeline", "tisa-2014"],
+        ["show", "wipo-convention-1967"],
+        ["timeline", "open-skies-1992", "--chart"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "agreement_ledger.cli.main", "--db", str(register), *command],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert all(len(line) <= width for line in lines), (command, max(lines, key=len))
+        if command[0] == "history" and width >= 28:  # a timestamp is 27 characters
+            assert len(TIMESTAMP.findall(done.stdout)) == 28, command
+        if command[0] == "show":
+            dates = re.findall(r"\b\d{4}-\d\d-\d\d\b", done.stdout)
+            assert "1970-04-26" in dates and "1993-01-01" in dates

@@ -227,3 +227,39 @@ def test_period_tracks_draw_each_period_and_the_scheduled_change():
         < drawn.index("◆")
         <= drawn.index(ENDED)
     )
+
+
+def test_a_partys_bars_start_where_its_events_are_drawn_in_its_own_zone():
+    """American Samoa is 25 hours behind Kiritimati, the agreement's zone: its signature
+    of 1 January is drawn in its own zone, and so is the bar the signature begins."""
+    state = {
+        "tz": "Pacific/Kiritimati",
+        "parties": [{"code": "AS", "signed": "2020-01-01", "consented": "2020-01-03"}],
+    }
+    timeline = [
+        {
+            **entry("as-signed", "2020-01-01", "Pacific/Pago_Pago", party="AS", kind="signed"),
+            "zone": "Pacific/Pago_Pago",
+        },
+        {
+            **entry("as-ratified", "2020-01-03", "Pacific/Pago_Pago", party="AS", kind="ratified"),
+            "zone": "Pacific/Pago_Pago",
+        },
+    ]
+    found = picture(state, timeline, TODAY)
+    marks = {m.id: m for m in found.marks}
+    signed, consented = found.lane_periods("AS")
+    assert signed.x0 == marks["as-signed"].x0
+    assert consented.x0 == marks["as-ratified"].x0
+
+
+def test_a_resumed_lane_does_not_read_as_suspended():
+    timeline = [
+        entry("s", "2010-03-01", kind="suspended"),
+        entry("r", "2010-09-01", kind="resumed"),
+    ]
+    found = picture(OPEN_SKIES, timeline, TODAY)
+    assert [p.short for p in found.lane_periods(AGREEMENT_LANE)] == [
+        "bound 2002-01-01",
+        "suspended 2010-03-01 to 2010-09-01",
+    ]

@@ -50,10 +50,16 @@ def sqlite_file(db: str) -> Path | None:
 
 @contextmanager
 def current_read_models(path: Path) -> Iterator[sqlite3.Connection | None]:
-    """A read-only connection to ``path`` if its read models are current, else ``None``."""
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except (sqlite3.Error, ValueError, OSError):
+    """A read-only connection to ``path`` if its read models are current, else ``None``.
+
+    The connection is opened read-write with ``query_only`` set, where the file allows
+    it: SQLite then removes the write-ahead log's ``-wal`` and ``-shm`` files when this
+    last connection closes, as every other command leaves the folder; a ``mode=ro``
+    connection cannot, and would leave them behind. A file that cannot be opened for
+    writing is read with ``mode=ro``.
+    """
+    connection = _reader(path)
+    if connection is None:
         yield None
         return
     with closing(connection):
@@ -63,6 +69,17 @@ def current_read_models(path: Path) -> Iterator[sqlite3.Connection | None]:
         except (sqlite3.Error, ValueError, TypeError):
             current = False
         yield connection if current else None
+
+
+def _reader(path: Path) -> sqlite3.Connection | None:
+    for mode in ("rw", "ro"):
+        try:
+            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True)
+            connection.execute("PRAGMA query_only = ON")
+            return connection
+        except (sqlite3.Error, ValueError, OSError):
+            continue
+    return None
 
 
 def _current(connection: sqlite3.Connection, now: datetime) -> bool:

@@ -69,6 +69,15 @@ def test_a_current_query_loads_neither_typer_nor_sqlalchemy(imported):
     assert '"agreement": "tisa-2014"' in done.stdout
 
 
+@pytest.mark.parametrize("args", [["show", "tisa-2014"], ["list"], ["flags"]], ids=" ".join)
+def test_a_lean_answer_leaves_no_write_ahead_log_files_and_writes_nothing(imported, args):
+    before = imported.read_bytes()
+    code, out, _ = run(MAIN, imported, args)
+    assert code == 0 and out
+    assert sorted(p.name for p in imported.parent.iterdir()) == ["lean.db"]
+    assert imported.read_bytes() == before
+
+
 def test_read_models_behind_the_log_are_caught_up_by_the_full_path(imported):
     application = Ledger(f"sqlite:///{imported}")  # writes without projecting
     noted = {

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
+from markupsafe import Markup, escape
 
 from agreement_ledger.ledger.text import visible
 from agreement_ledger.ledger.verification import make_digest
@@ -116,11 +117,22 @@ def _template() -> Template:
         provisional_text=status_table.provisional_text,
         requirement_text=status_table.requirement_text,
     )
+    environment.filters["breakable_time"] = _breakable_time
     return environment.get_template("report.html.j2")
+
+
+def _breakable_time(value: Any) -> Markup:
+    """A timestamp that may break after its ``T`` (date over time), nowhere else."""
+    date_part, _, time_part = visible(str(value)).partition("T")
+    if not time_part:
+        return escape(date_part)
+    return Markup("{}T<wbr>{}").format(date_part, time_part)
 
 
 def _shown(value: Any) -> Any:
     """Every printed string with its control characters visible (then HTML-escaped)."""
+    if isinstance(value, Markup):  # made here, its parts already made visible and escaped
+        return value
     return visible(value) if isinstance(value, str) else value
 
 

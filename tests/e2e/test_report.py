@@ -99,6 +99,7 @@ def test_a_long_lived_multilateral_report_draws_periods_breaks_and_marks(
     assert cli("report", "open-skies-1992", "-o", str(report)).exit_code == 0
     dom = chromium("--window-size=1200,900", "--dump-dom", report.as_uri())
     assert 'data-ready="yes"' in dom and "data-errors" not in dom and "data-wide" not in dom
+    assert "data-broken-ids" not in dom  # every id in the history and the flags on one line
     breaks = re.findall(r'<g class="break" data-length="([^"]+)"', dom)
     assert "18 years" in breaks  # 2002 to 2020, cut short
     us = dom.split('data-lane="US"', 1)[1].split("</g>", 1)[0]

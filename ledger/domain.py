@@ -217,8 +217,12 @@ class AgreementStream:
 
     def fold_prepared(self, prepared: PreparedEvent) -> None:
         """Apply an event this stream prepared, as its stored form would fold."""
-        identified = replace(prepared.envelope, id=prepared.event_id)
-        self.fold(prepared.event_id, prepared.version, identified, prepared.hash)
+        self.fold(
+            prepared.event_id,
+            prepared.version,
+            identified(prepared.envelope, prepared.event_id),
+            prepared.hash,
+        )
 
     def _recheck_with(
         self, event_id: str, version: int, correction: Envelope, now: datetime
@@ -372,10 +376,15 @@ def restored_event(record: dict[str, Any]) -> Agreement.Event:
     return event_class(**identity, **kwargs)
 
 
+def identified(envelope: Envelope, event_id: str) -> Envelope:
+    """``envelope`` under the id the ledger stores it with (itself when the writer gave it:
+    an import's events mostly carry their ids, and copying a dataclass costs)."""
+    return envelope if envelope.id == event_id else replace(envelope, id=event_id)
+
+
 def _event_kwargs(
     envelope: Envelope, event_id: str, version: int, recorded_by: str, prev_hash: str, now: datetime
 ) -> dict[str, Any]:
-    identified = replace(envelope, id=event_id)
     return {
         "agreement": envelope.agreement,
         "event_id": event_id,
@@ -388,5 +397,7 @@ def _event_kwargs(
         "fields": envelope.fields,
         "recorded_by": recorded_by,
         "prev_hash": prev_hash,
-        "hash": record_hash(chain_record(identified, version, now, recorded_by, prev_hash)),
+        "hash": record_hash(
+            chain_record(identified(envelope, event_id), version, now, recorded_by, prev_hash)
+        ),
     }

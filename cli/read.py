@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
@@ -22,7 +23,7 @@ from agreement_ledger.cli.common import (
     metavar_of,
     party_value,
 )
-from agreement_ledger.cli.output import print_json
+from agreement_ledger.cli.output import echo, print_json
 from agreement_ledger.cli.render import (
     AGREEMENT_COLUMNS,
     AGREEMENT_STATUS_COLUMNS,
@@ -42,6 +43,7 @@ from agreement_ledger.ledger.durations import duration_words
 from agreement_ledger.ledger.errors import InvalidArgument
 from agreement_ledger.ledger.text import to_json, visible
 from agreement_ledger.projections.chart import (
+    AGREEMENT_LANE,
     BREAK_GLYPH,
     KINDS,
     PERIOD_GLYPHS,
@@ -211,15 +213,24 @@ KIND_STYLES = {
 """Terminal colours of the kinds of step (plain under ``NO_COLOR`` or a pipe)."""
 
 
-NARROW_CHART = 56
-"""Below this many columns the chart puts each description under its track."""
+LANE_WIDTH = len(AGREEMENT_LANE)
+"""The chart's lane column: the agreement's lane name, or the longest party code."""
+DESCRIPTION_WIDTH = 20
+"""The narrowest description column beside the tracks; with less room, descriptions go
+under their tracks."""
 
 
-def chart_track_width(total: int, lane: int = 9) -> int:
+def narrow_chart(total: int, lane: int = LANE_WIDTH) -> bool:
+    """Whether a terminal ``total`` columns wide leaves too little beside the lane label
+    and a 24-column track for the descriptions."""
+    return total - lane - 1 - 24 - 1 < DESCRIPTION_WIDTH
+
+
+def chart_track_width(total: int, lane: int = LANE_WIDTH) -> int:
     """The chart's track: what a terminal ``total`` columns wide leaves beside the lane
     label (``lane`` wide) and a readable description column, between 24 and 72 columns;
     on a narrow terminal, all but the lane label."""
-    if total < NARROW_CHART:
+    if narrow_chart(total, lane):
         return max(8, total - lane - 1)
     return max(24, min(72, total - lane - 3 - 40))
 
@@ -229,7 +240,10 @@ def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
     ◆, and every event (━ the span its date denotes, ● a time), long gaps cut as ≈."""
     found = picture(state, entries, datetime.now(UTC))
     out = console()
-    lane_width = max([9, *(len(lane) for lane in found.lanes)])  # a code is never cut
+    if not found.marks:
+        echo("no dated events to draw")
+        return
+    lane_width = max([LANE_WIDTH, *(len(lane) for lane in found.lanes)])  # codes kept whole
     width = chart_track_width(out.width, lane_width)
     rows: list[tuple[Text, Text, Text]] = [
         (cell(""), cell(axis_line(found.axis, width), "dim"), cell(""))
@@ -253,7 +267,7 @@ def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
             )
         rows.append((cell(""), cell(""), cell("")))
     out.print(cell(f"{state['agreement']}: {state['title']}", "bold"), justify="center")
-    if out.width < NARROW_CHART:
+    if narrow_chart(out.width, lane_width):
         _narrow_chart(out, rows, lane_width)
     else:
         table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 0))
@@ -276,14 +290,16 @@ def render_chart(state: dict[str, Any], entries: list[dict[str, Any]]) -> None:
     )
 
 
-def _narrow_chart(out: Any, rows: list[tuple[Text, Text, Text]], lane_width: int) -> None:
+def _narrow_chart(out: Console, rows: list[tuple[Text, Text, Text]], lane_width: int) -> None:
     """The chart on a narrow terminal: each description on the lines under its track."""
     indent = " " * (lane_width + 1)
     for lane, drawn, what in rows:
         if not (lane.plain or drawn.plain or what.plain):
             out.print()
             continue
-        out.print(Text.assemble(lane.plain.ljust(lane_width), " ", drawn), no_wrap=True, crop=False)
+        label = lane.copy()
+        label.pad_right(lane_width - len(label.plain))
+        out.print(Text.assemble(label, " ", drawn), no_wrap=True, crop=False)
         if what.plain:
             for line in what.wrap(out, max(8, out.width - len(indent)), overflow="fold"):
                 line.rstrip()

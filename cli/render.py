@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -154,7 +155,9 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     room = out.width - (3 * len(columns) + 1)  # borders and padding of a boxed table
     if sum(least) <= room:
         natural = [
-            max([len(header)] + [max(map(len, row[i].plain.split("\n"))) for row in texts])
+            max(
+                [cell_len(header)] + [max(map(cell_len, row[i].plain.split("\n"))) for row in texts]
+            )
             for i, header in enumerate(columns)
         ]
         table = Table(title=cell(title) if title else None, show_lines=False)
@@ -203,7 +206,7 @@ def _wrapped(out: Console, value: Text, width: int) -> list[Text]:
 
 
 def _longest_word(text: str) -> int:
-    return max((len(word) for word in text.split()), default=0)
+    return max((cell_len(word) for word in text.split()), default=0)  # terminal cells: 한 is 2
 
 
 def _print_records(
@@ -216,7 +219,7 @@ def _print_records(
     """
     if title:
         out.print(cell(title, "bold"))
-    label = max((len(column) for column in columns[1:]), default=0)
+    label = max((cell_len(column) for column in columns[1:]), default=0)
     beside = max(1, out.width - 2 - label - 2)
     for row in rows:
         out.print()

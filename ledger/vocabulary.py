@@ -19,7 +19,7 @@ from typing import Any
 
 import isodate
 
-from agreement_ledger.ledger.durations import DAYS_PER_UNIT, DURATION, duration_words  # noqa: F401  (re-exported)
+from agreement_ledger.ledger.durations import DAYS_PER_UNIT, DURATION
 from agreement_ledger.ledger.errors import InvalidField, UnknownEventType
 from agreement_ledger.ledger.text import check_storable, has_control
 from agreement_ledger.ledger.worldtime import check_zone_name

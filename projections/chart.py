@@ -434,8 +434,9 @@ def picture(
 ) -> Picture:
     """Everything the chart and the report draw, from ``show``'s state and the timeline.
 
-    ``today`` (the moment the picture is as of) ends the bars still running; it joins
-    the axis only when something is still running.
+    A bar still running reaches the end of the axis: ``today`` (the moment the picture
+    is as of), which joins the axis when something is still running, or a later change
+    fixed in advance (an expiry, a notice taking effect), whose ◆ then ends it.
     """
     zone_name = state.get("tz")
     codes = [str(p["code"]) for p in state.get("parties", [])]

@@ -75,10 +75,14 @@ def _reader(path: Path) -> sqlite3.Connection | None:
     for mode in ("rw", "ro"):
         try:
             connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True)
-            connection.execute("PRAGMA query_only = ON")
-            return connection
         except (sqlite3.Error, ValueError, OSError):
             continue
+        try:
+            connection.execute("PRAGMA query_only = ON")
+        except sqlite3.Error:
+            connection.close()
+            continue
+        return connection
     return None
 
 

@@ -154,13 +154,16 @@ def write_site(directory: Path, register: Register) -> Written:
     """Write every page of the site into ``directory`` (made if missing; pages of an
     earlier site there are replaced, nothing else is touched).
 
-    The pages are written beside it first and moved in only when all of them are
-    ready, so a failure (a full disk, a page that cannot be rendered) leaves an earlier
-    site whole rather than half old and half new; a name in the way (a folder where a
-    page goes, a file where a folder goes) is refused before anything moves.
+    The pages are written into a hidden folder inside it first and moved in only when
+    all of them are ready, so a failure (a full disk, a page that cannot be rendered)
+    leaves an earlier site whole rather than half old and half new; a name in the way (a
+    folder where a page goes, a file where a folder goes) is refused before anything
+    moves.
     """
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".ledger-site-", dir=directory.parent))
+    directory.mkdir(parents=True, exist_ok=True)
+    # Inside the folder, so that moving a page in is a rename on one file system (the
+    # folder may be a mount point) and needs no right to write beside it.
+    staging = Path(tempfile.mkdtemp(prefix=".ledger-site-", dir=directory))
     try:
         written = _render_into(staging, register)
         files = sorted(path.relative_to(staging) for path in staging.rglob("*") if path.is_file())
@@ -224,7 +227,8 @@ def _render_into(directory: Path, register: Register) -> Written:
         within_words=duration_words(register.within),
         flag_count=len(register.flags),
     )
-    page("parties/index.html", "site_parties.html.j2", by_party=by_party)
+    page("parties.html", "site_parties.html.j2", by_party=by_party)  # not parties/index.html:
+    # a party coded INDEX would overwrite it on a case-insensitive disk
     for code, participations in by_party.items():
         page(page_of_party(code), "site_party.html.j2", code=code, rows=participations)
         written.parties += 1

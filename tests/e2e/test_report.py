@@ -118,3 +118,22 @@ def test_a_long_lived_multilateral_report_draws_periods_breaks_and_marks(
     screenshot = ARTIFACTS / f"open-skies-report-{backend}.png"
     chromium("--window-size=1200,2600", f"--screenshot={screenshot}", report.as_uri())
     assert screenshot.stat().st_size > 20_000
+
+
+def test_the_chart_keeps_a_long_party_code_whole_and_its_descriptions_readable(cli):
+    code = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"  # the longest code the ledger takes
+    assert (
+        cli("register", "long-1", "--title", "t", "--party", code, "--party", "KR").exit_code == 0
+    )
+    assert cli("sign", "long-1", code, "--occurred", "2020-01-01").exit_code == 0
+    assert cli("timeline", "long-1", "--chart", env={"COLUMNS": "60"}).exit_code == 0
+    lines = cli("timeline", "long-1", "--chart", env={"COLUMNS": "60"}).stdout.splitlines()
+    assert all(len(line) <= 60 for line in lines)
+    assert any(line.startswith(code + " ") for line in lines)
+    assert any(line.strip() == "2020-01-01 signed" for line in lines)  # under its track, whole
+
+
+def test_an_agreement_with_no_dated_event_has_no_chart_to_draw(cli):
+    assert cli("register", "bare-1", "--title", "t", "--party", "KR").exit_code == 0
+    result = cli("timeline", "bare-1", "--chart")
+    assert (result.exit_code, result.stdout) == (0, "no dated events to draw\n")

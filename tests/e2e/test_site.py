@@ -267,7 +267,7 @@ def test_a_name_in_the_way_is_refused_before_an_earlier_site_is_touched(cli, tmp
         **{p: b for p, b in before.items() if p.name != "flags.html"},
         out / "notes.txt": b"the office's own",
     }
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ledger-site-")]  # no leftovers
+    assert not [p for p in out.iterdir() if p.name.startswith(".ledger-site-")]  # no leftovers
 
 
 def test_a_long_unbroken_title_does_not_widen_the_pages(cli, tmp_path, chromium):
@@ -287,7 +287,7 @@ def test_a_long_unbroken_title_does_not_widen_the_pages(cli, tmp_path, chromium)
     )
     out = tmp_path / "site"
     assert cli("site", "-o", str(out)).exit_code == 0
-    for page in ("index.html", "parties/AA.html", "agreements/url-1.html", "parties/index.html"):
+    for page in ("index.html", "parties/AA.html", "agreements/url-1.html", "parties.html"):
         dom = chromium("--window-size=1200,900", "--dump-dom", (out / page).as_uri())
         assert 'data-ready="yes"' in dom and "data-wide" not in dom, page
 

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, Template, select_autoescape
-from markupsafe import Markup, escape
+from jinja2 import Template
 
-from agreement_ledger.ledger.text import visible
 from agreement_ledger.ledger.verification import make_digest
 from agreement_ledger.ledger.worldtime import as_utc_text
-from agreement_ledger.projections import parties as status_table
 from agreement_ledger.projections.audit import replay_projection
 from agreement_ledger.projections.chart import KINDS, PERIODS, Mark, Picture, TimeAxis, picture
+from agreement_ledger.projections.pages import environment
 from agreement_ledger.projections.projector import Projector
 
 WIDTH, LEFT, PLOT_RIGHT, ROW, TOP = 1000, 110, 640, 22, 78
@@ -102,38 +100,9 @@ def render_report(
 @functools.cache
 def _template() -> Template:
     """The report's template, compiled once per process (a site renders hundreds)."""
-    environment = Environment(
-        loader=PackageLoader("agreement_ledger.projections", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        finalize=_shown,
-    )
-    environment.globals.update(
-        x_of=x_of, WIDTH=WIDTH, LEFT=LEFT, PLOT_RIGHT=PLOT_RIGHT, ROW=ROW, TOP=TOP
-    )
-    environment.globals.update(
-        participant=status_table.participant,
-        consent_text=status_table.consent_text,
-        end_text=status_table.end_text,
-        provisional_text=status_table.provisional_text,
-        requirement_text=status_table.requirement_text,
-    )
-    environment.filters["breakable_time"] = _breakable_time
-    return environment.get_template("report.html.j2")
-
-
-def _breakable_time(value: Any) -> Markup:
-    """A timestamp that may break after its ``T`` (date over time), nowhere else."""
-    date_part, _, time_part = visible(str(value)).partition("T")
-    if not time_part:
-        return escape(date_part)
-    return Markup("{}T<wbr>{}").format(date_part, time_part)
-
-
-def _shown(value: Any) -> Any:
-    """Every printed string with its control characters visible (then HTML-escaped)."""
-    if isinstance(value, Markup):  # made here, its parts already made visible and escaped
-        return value
-    return visible(value) if isinstance(value, str) else value
+    env = environment()
+    env.globals.update(x_of=x_of, WIDTH=WIDTH, LEFT=LEFT, PLOT_RIGHT=PLOT_RIGHT, ROW=ROW, TOP=TOP)
+    return env.get_template("report.html.j2")
 
 
 def _ticks(axis: TimeAxis) -> list[tuple[float, str]]:

@@ -25,12 +25,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from agreement_ledger.ledger.durations import duration_words
-from agreement_ledger.ledger.text import visible
-from agreement_ledger.projections import parties as status_table
 from agreement_ledger.projections.chart import PERIODS
+from agreement_ledger.projections.pages import environment, page_of_agreement, page_of_party
 
 ASSETS = ("site.css", "site.js")
 
@@ -78,14 +75,6 @@ class Written:
     pages: list[Path] = field(default_factory=list)
 
 
-def page_of_agreement(key: str) -> str:
-    return f"agreements/{key}.html"
-
-
-def page_of_party(code: str) -> str:
-    return f"parties/{code}.html"
-
-
 def party_rows(states: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Every party code's participations: its entry in each agreement, with the agreement."""
     rows: dict[str, list[dict[str, Any]]] = {}
@@ -131,25 +120,6 @@ def index_rows(register: Register) -> list[dict[str, Any]]:
     return rows
 
 
-def environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("agreement_ledger.projections", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        finalize=lambda value: visible(value) if isinstance(value, str) else value,
-    )
-    env.globals.update(
-        page_of_agreement=page_of_agreement,
-        page_of_party=page_of_party,
-        participant=status_table.participant,
-        consent_text=status_table.consent_text,
-        end_text=status_table.end_text,
-        provisional_text=status_table.provisional_text,
-        periods=PERIODS,
-    )
-    env.filters["words"] = lambda value: str(value or "").replace("_", " ")
-    return env
-
-
 def write_site(directory: Path, register: Register) -> Written:
     """Write every page of the site into ``directory`` (made if missing; pages of an
     earlier site there are replaced, nothing else is touched).
@@ -193,6 +163,7 @@ def _check_room(directory: Path, relative: Path) -> None:
 def _render_into(directory: Path, register: Register) -> Written:
     """Write every page of the site into the empty folder ``directory``."""
     env = environment()
+    env.globals["periods"] = PERIODS
     written = Written(directory)
     (directory / "agreements").mkdir(parents=True, exist_ok=True)
     (directory / "parties").mkdir(parents=True, exist_ok=True)

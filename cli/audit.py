@@ -12,7 +12,7 @@ from agreement_ledger.cli.common import (
     AsOf,
     FormatOption,
     KnownAt,
-    duration_value,
+    Within,
     ledger_of,
     read_input,
     write_output,
@@ -284,15 +284,7 @@ def site(
         str,
         typer.Option("-o", "--output", metavar="DIR", help="Folder to write the site into"),
     ],
-    within: Annotated[
-        str,
-        typer.Option(
-            "--within",
-            parser=duration_value,
-            metavar="DURATION",
-            help="How far ahead the index's due section looks (P90D, P6M, P1Y)",
-        ),
-    ] = "P90D",
+    within: Within = "P90D",
 ) -> None:
     """Write the whole register as a static site: open DIR/index.html in a browser.
 

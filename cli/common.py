@@ -99,6 +99,15 @@ AsOf = Annotated[
         help="World time, read in the agreement's zone; a date means its end",
     ),
 ]
+Within = Annotated[
+    str,
+    typer.Option(
+        "--within",
+        parser=duration_value,
+        metavar="DURATION",
+        help="How far ahead to look for what falls due, an ISO 8601 duration (P90D, P6M, P1Y)",
+    ),
+]
 KnownAt = Annotated[
     str | None,
     typer.Option(

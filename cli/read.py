@@ -17,8 +17,8 @@ from agreement_ledger.cli.common import (
     FormatOption,
     KnownAt,
     RowsFormatOption,
+    Within,
     choice_of,
-    duration_value,
     ledger_of,
     metavar_of,
     party_value,
@@ -133,15 +133,7 @@ DUE_COLUMNS: list[Column] = [
 @app.command()
 def due(
     ctx: typer.Context,
-    within: Annotated[
-        str,
-        typer.Option(
-            "--within",
-            parser=duration_value,
-            metavar="DURATION",
-            help="How far ahead to look, an ISO 8601 duration (P90D, P6M, P1Y)",
-        ),
-    ] = "P90D",
+    within: Within = "P90D",
     party: Annotated[
         str | None,
         typer.Option("--party", parser=party_value, help="Only what concerns this party"),

@@ -177,7 +177,6 @@ class TimeAxis:
     def __init__(self, instants: Iterable[datetime], zone_name: str | None) -> None:
         self.zone_name = zone_name
         moments = sorted(set(instants))
-        self.first = moments[0] if moments else None
         self.last = moments[-1] if moments else None
         self.stretches = _stretches(moments)
         self._starts = [s.start for s in self.stretches]
@@ -626,11 +625,15 @@ def columns(mark: Mark, width: int) -> tuple[int, int]:
     return first, max(first, last)
 
 
+def _break_column(stretch: Stretch, width: int) -> int:
+    """The column of a track ``width`` wide where a break's ``≈`` goes: its middle."""
+    return min(width - 1, round((stretch.x0 + stretch.x1) / 2 * (width - 1)))
+
+
 def _blank(axis: TimeAxis, width: int) -> list[str]:
     cells = ["·"] * width
     for stretch in axis.breaks:
-        middle = round((stretch.x0 + stretch.x1) / 2 * (width - 1))
-        cells[min(width - 1, middle)] = BREAK_GLYPH
+        cells[_break_column(stretch, width)] = BREAK_GLYPH
     return cells
 
 
@@ -668,7 +671,7 @@ def axis_line(axis: TimeAxis, width: int) -> str:
     (``1992-03-24``, ``1992-03``, ``1992``), then is left out."""
     cells = [" "] * width
     for stretch in axis.breaks:
-        cells[min(width - 1, round((stretch.x0 + stretch.x1) / 2 * (width - 1)))] = BREAK_GLYPH
+        cells[_break_column(stretch, width)] = BREAK_GLYPH
     for fraction, label in axis.ticks(slots=max(1, width // 7)):
         ideal = round(fraction * (width - 1))
         for text in dict.fromkeys((label, label[:7], label[:4])):

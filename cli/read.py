@@ -38,6 +38,7 @@ from agreement_ledger.cli.render import (
     render_flags,
     render_rows,
     render_state,
+    wrapped,
 )
 from agreement_ledger.ledger.durations import duration_words
 from agreement_ledger.ledger.errors import InvalidArgument
@@ -293,8 +294,7 @@ def _narrow_chart(out: Console, rows: list[tuple[Text, Text, Text]], lane_width:
         label.pad_right(lane_width - len(label.plain))
         out.print(Text.assemble(label, " ", drawn), no_wrap=True, crop=False)
         if what.plain:
-            for line in what.wrap(out, max(8, out.width - len(indent)), overflow="fold"):
-                line.rstrip()
+            for line in wrapped(out, what, max(8, out.width - len(indent))):
                 out.print(Text.assemble(indent, line))
 
 

@@ -196,7 +196,7 @@ folded there; anywhere else a word is an id, a code, a date or a number, kept wh
 PROSE_WORD = 14
 
 
-def _wrapped(out: Console, value: Text, width: int) -> list[Text]:
+def wrapped(out: Console, value: Text, width: int) -> list[Text]:
     """``value`` in lines of at most ``width``, broken between words (inside one only
     when it is longer than the line), without trailing spaces."""
     lines = list(value.wrap(out, width, overflow="fold"))
@@ -230,14 +230,14 @@ def _print_records(
             if not value.plain:
                 continue
             if _longest_word(value.plain) <= beside:
-                lines = _wrapped(out, value, beside)
+                lines = wrapped(out, value, beside)
                 out.print(Text.assemble("  ", cell(column.ljust(label), "dim"), "  ", lines[0]))
                 for line in lines[1:]:
                     out.print(Text.assemble(" " * (label + 4), line))
             else:  # under its label, indented as far as the longest word allows
                 out.print(Text.assemble("  ", cell(column, "dim")))
                 indent = max(0, min(4, out.width - _longest_word(value.plain)))
-                for line in _wrapped(out, value, max(1, out.width - indent)):
+                for line in wrapped(out, value, max(1, out.width - indent)):
                     out.print(Text.assemble(" " * indent, line))
 
 

@@ -10,8 +10,10 @@ catch-up, a scheduled change whose time has come), and say how far they lag.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -91,6 +93,42 @@ def test_queries_on_an_up_to_date_standby_answer_like_the_primary(replicated):
         on_standby = run(standby, *args, "--format", "json")
         assert on_standby.exit_code == 0, (args, on_standby.output)
         assert on_standby.stdout == run(primary, *args, "--format", "json").stdout, args
+
+
+def test_the_site_and_the_report_written_from_a_standby_match_the_primarys(replicated, tmp_path):
+    primary, standby = replicated
+    wait_for_replay(primary, standby)
+    for url, name in ((primary, "from-primary"), (standby, "from-standby")):
+        written = run(url, "site", "-o", str(tmp_path / name))
+        assert written.exit_code == 0, written.output
+        assert run(url, "report", "tisa-2014", "-o", str(tmp_path / f"{name}.html")).exit_code == 0
+    pages = sorted(
+        p.relative_to(tmp_path / "from-primary")
+        for p in (tmp_path / "from-primary").rglob("*.html")
+    )
+    assert pages == sorted(
+        p.relative_to(tmp_path / "from-standby")
+        for p in (tmp_path / "from-standby").rglob("*.html")
+    )
+
+    def steady(html: str) -> str:
+        """The page without the moments of writing, and the digests made of them."""
+        html = re.sub(r"\d{4}-\d\d-\d\dT(?:<wbr>)?\d\d:\d\d:\d\d\.\d+Z", "…", html)
+        return re.sub(r'(id="digest">|"digest": ")[0-9a-f]{64}', r"\1…", html)
+
+    for page in [*pages, Path("../from-primary.html")]:
+        ours = (tmp_path / "from-primary" / page).read_text()
+        theirs = (
+            tmp_path / "from-standby" / page.as_posix().replace("from-primary", "from-standby")
+        ).read_text()
+        assert steady(ours) == steady(theirs), page
+    digests = [
+        json.loads((tmp_path / name / "digest.json").read_text())
+        for name in ("from-primary", "from-standby")
+    ]
+    assert [(d["merkle_root"], d["streams"], d["verified"]) for d in digests] == [
+        (digests[0]["merkle_root"], digests[0]["streams"], True)
+    ] * 2
 
 
 def test_a_standby_whose_read_models_lag_never_writes_and_says_how_far(replicated):

@@ -8,6 +8,11 @@ agreement, read models that are behind, PostgreSQL) it answers ``None`` before
 printing anything, and the full command runs as it always did. What is printed
 comes from the same renderers as the full command (``cli.render``), so the two
 paths cannot differ in what people see; a test compares them.
+
+``append KEY TYPE [--field NAME=VALUE]...`` takes the lean append the same way
+(``projections.lean_append``): its fields are read as the full command reads
+them (``cli.fields``), and whatever it cannot be sure of, it hands over having
+written nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from agreement_ledger.cli.output import (
@@ -24,11 +30,12 @@ from agreement_ledger.cli.output import (
     reader_stopped,
     unforeseen,
 )
-from agreement_ledger.ledger.text import actor_problem
+from agreement_ledger.ledger.text import actor_problem, default_actor, visible
 from agreement_ledger.projections import lean
 
 DEFAULT_DB = "ledger.db"
 COMMANDS = {
+    "append": (2, 2, ()),
     "show": (1, 1, ("table", "json")),
     "list": (0, 0, ("table", "json", "csv")),
     "flags": (0, 1, ("table", "json", "csv")),
@@ -43,10 +50,12 @@ def answer(argv: list[str]) -> int | None:
     request = _parse(argv)
     if request is None:
         return None
-    db, command, arguments, output = request
+    db, actor, command, arguments, output = request
     path = lean.sqlite_file(db)
     if path is None:
         return None
+    if command == "append":
+        return _append(path, actor, arguments)
     with lean.current_read_models(path) as connection:
         if connection is None:
             return None
@@ -72,27 +81,31 @@ def _utf8(stream: TextIO) -> bool:
     return (getattr(stream, "encoding", None) or "").lower().replace("-", "") == "utf8"
 
 
-def _parse(argv: list[str]) -> tuple[str, str, list[str], str] | None:
-    """``[--db DB] COMMAND [ARGUMENT] [--format FORMAT]``, or ``None`` for anything else."""
-    actor = os.environ.get("LEDGER_ACTOR")
-    if actor is not None and actor_problem(actor) is not None:
-        return None
-    db = os.environ.get("LEDGER_DB")
-    if db == "":
-        return None  # the full command says what an empty setting means
-    db = db or DEFAULT_DB
+Request = tuple[str, str | None, str, list[str], str]
+"""The ledger, the actor given (if any), the command, its arguments, the output format."""
+
+
+def _parse(argv: list[str]) -> Request | None:
+    """``[--db DB] [--actor NAME] COMMAND [ARGUMENT] [--format FORMAT]``, or
+    ``[--db DB] [--actor NAME] append KEY TYPE [--field NAME=VALUE]...``; ``None`` for
+    anything else."""
+    given = {"--db": os.environ.get("LEDGER_DB"), "--actor": os.environ.get("LEDGER_ACTOR")}
     words = list(argv)
-    while words and words[0].startswith("--db"):
-        option = words.pop(0)
-        if option == "--db" and words:
-            db = words.pop(0)
-        elif option.startswith("--db="):
-            db = option.removeprefix("--db=")
-        else:
-            return None
+    while words and words[0].partition("=")[0] in given:
+        option, sep, value = words.pop(0).partition("=")
+        if not sep:
+            if not words:
+                return None
+            value = words.pop(0)
+        given[option] = value
+    db, actor = given["--db"], given["--actor"]
+    if db == "" or (actor is not None and actor_problem(actor) is not None):
+        return None  # the full command says what such a setting means
     if not words or words[0] not in COMMANDS:
         return None
     command = words.pop(0)
+    if command == "append":
+        return db or DEFAULT_DB, actor, command, words, "text"
     fewest, most, formats = COMMANDS[command]
     output = "table"
     if len(words) >= 2 and words[-2] == "--format" and words[-1] in formats:
@@ -100,7 +113,56 @@ def _parse(argv: list[str]) -> tuple[str, str, list[str], str] | None:
         words = words[:-2]
     if not fewest <= len(words) <= most or any(w.startswith("-") or not w for w in words):
         return None
-    return db, command, words, output
+    return db or DEFAULT_DB, actor, command, words, output
+
+
+def _append(path: Path, actor: str | None, words: list[str]) -> int | None:
+    """``append KEY TYPE [--field NAME=VALUE]...`` on the lean append, when it can (loaded
+    here: the queries need none of the rules)."""
+    from agreement_ledger.projections import lean_append
+
+    raw = _event_of(words)
+    recorded_by = actor or default_actor()
+    if raw is None or actor_problem(recorded_by) is not None:
+        return None
+    event_id = lean_append.append(path, raw, recorded_by)
+    if event_id is None:
+        return None
+    try:  # the event is stored: from here on, never hand over
+        print(f"appended {visible(event_id)}")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_stopped()
+    except OSError as error:
+        fail(os_error_text(error), 2)
+    return 0
+
+
+def _event_of(words: list[str]) -> dict[str, Any] | None:
+    """The event ``append KEY TYPE --field …`` describes, read as the full command reads it,
+    or ``None`` for any other form or anything it would refuse."""
+    from agreement_ledger.cli.fields import add_field
+
+    if len(words) < 2 or any(not w or w.startswith("-") for w in words[:2]):
+        return None
+    key, event_type, options = words[0], words[1], words[2:]
+    raw: dict[str, Any] = {}
+    while options:
+        option, sep, item = options.pop(0).partition("=")
+        if option != "--field":
+            return None
+        if not sep:
+            if not options:
+                return None
+            item = options.pop(0)
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            return None
+        add_field(raw, event_type, name, value)
+    if raw.get("agreement", key) != key or raw.get("type", event_type) != event_type:
+        return None
+    raw.update(agreement=key, type=event_type)
+    return raw
 
 
 def _read(connection: sqlite3.Connection, command: str, arguments: list[str]) -> Any:

@@ -31,18 +31,17 @@ from agreement_ledger.cli.common import (
     text_value,
     zone_value,
 )
+from agreement_ledger.cli.fields import add_field
 from agreement_ledger.cli.output import print_json
 from agreement_ledger.cli.render import Format
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.text import decode_utf8, read_json, visible
 from agreement_ledger.ledger.vocabulary import (
     BINDINGS,
-    EVENT_TYPES,
     INSTRUMENTS,
     KINDS,
     NOTIFICATION_SUBJECTS,
     EventKind,
-    text,
 )
 
 if TYPE_CHECKING:
@@ -413,31 +412,12 @@ def append(
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise typer.BadParameter(f"expected k=v, got {item!r}", param_hint="--field")
-        _add_field(raw, event_type, name, value)
+        add_field(raw, event_type, name, value)
     for name, given in (("agreement", key), ("type", event_type)):
         if raw.get(name, given) != given:
             raise typer.BadParameter(f"{name} {raw[name]!r} in --json disagrees with {given!r}")
     raw.update(agreement=key, type=event_type)
     append_one(ctx, raw)
-
-
-TEXT_FIELDS = {"occurred", "id", "source", "note", "tz"}
-
-
-def _add_field(raw: dict[str, Any], event_type: str, name: str, value: str) -> None:
-    """Add ``--field name=value``: text fields as written, others read as JSON."""
-    if name == "after":
-        raw.setdefault("after", []).extend(v for v in value.split(",") if v)
-        return
-    spec = EVENT_TYPES.get(event_type)
-    field_spec = spec.by_name.get(name) if spec else None
-    if name in TEXT_FIELDS or (field_spec is not None and field_spec.normalise is text):
-        raw[name] = value
-        return
-    try:
-        raw[name] = read_json(value, storable=False)
-    except Rejected:
-        raw[name] = value  # a bare word such as a party code or an enum value
 
 
 def _party_or_depositary(value: str) -> str:

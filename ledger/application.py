@@ -8,9 +8,7 @@ version first causes a retry from fresh state, a bounded number of times.
 
 from __future__ import annotations
 
-import getpass
 import itertools
-import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -28,12 +26,12 @@ from eventsourcing.persistence import (
     MapperDeserialisationError,
     PersistenceError,
     StoredEvent,
-    Transcoder,
 )
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger import merkle
+from agreement_ledger.ledger.codec import ledger_mapper
 from agreement_ledger.ledger.domain import (
     Agreement,
     AgreementStream,
@@ -55,8 +53,6 @@ from agreement_ledger.ledger.eventstore import (
     UNREADABLE,
     BatchingRecorder,
     EventStore,
-    LedgerMapper,
-    LedgerTranscoder,
     StoredRecord,
     damaged,
 )
@@ -70,6 +66,7 @@ from agreement_ledger.ledger.storage import (
 from agreement_ledger.ledger.text import (
     actor_problem,
     decode_utf8,
+    default_actor,
     plainly_storable,
     read_json,
 )
@@ -100,17 +97,6 @@ READ_CHUNK = 5_000
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def default_actor() -> str:
-    """Who is recording: ``LEDGER_ACTOR``, else the operating-system user."""
-    actor = os.environ.get("LEDGER_ACTOR")
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @dataclass(frozen=True)
@@ -205,14 +191,9 @@ class Ledger(Application[Any]):
             self.store.use_write_ahead_log()
 
     def construct_mapper(self) -> Mapper[Any]:
-        """The library's mapper, resolving only the ledger's own event topics."""
-        return LedgerMapper(transcoder=self.construct_transcoder())
-
-    def construct_transcoder(self) -> Transcoder:
-        """The library's JSON transcoder and transcodings, on a faster encoder."""
-        transcoder = LedgerTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
+        """The library's mapper on a faster transcoder, resolving only the ledger's own
+        event topics (``ledger.codec``)."""
+        return ledger_mapper()
 
     def construct_recorder(self) -> ApplicationRecorder:
         """The library's SQLAlchemy recorder, with batched inserts."""

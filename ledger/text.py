@@ -16,7 +16,9 @@ command-line text. Three things about it matter beyond the vocabulary's types:
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -129,6 +131,17 @@ def actor_problem(actor: str) -> str | None:
     if not actor.strip() or len(actor) > MAX_ACTOR_LENGTH or has_control(actor):
         return f"must be 1 to {MAX_ACTOR_LENGTH} characters without control characters"
     return None
+
+
+def default_actor() -> str:
+    """Who is recording: ``LEDGER_ACTOR``, else the operating-system user."""
+    actor = os.environ.get("LEDGER_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def plainly_storable(text: str) -> bool:

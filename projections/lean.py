@@ -65,10 +65,10 @@ def current_read_models(path: Path) -> Iterator[sqlite3.Connection | None]:
     with closing(connection):
         try:
             connection.execute("BEGIN")  # one snapshot for the check and the answer
-            current = _current(connection, datetime.now(UTC))
+            fresh = current(connection, datetime.now(UTC))
         except (sqlite3.Error, ValueError, TypeError):
-            current = False
-        yield connection if current else None
+            fresh = False
+        yield connection if fresh else None
 
 
 def _reader(path: Path) -> sqlite3.Connection | None:
@@ -86,7 +86,7 @@ def _reader(path: Path) -> sqlite3.Connection | None:
     return None
 
 
-def _current(connection: sqlite3.Connection, now: datetime) -> bool:
+def current(connection: sqlite3.Connection, now: datetime) -> bool:
     """``store.up_to_date``, with the schema check ``ensure_schema`` makes first."""
     schema = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     if schema != [(HEAD,)]:

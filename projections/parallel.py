@@ -19,6 +19,7 @@ from agreement_ledger.ledger.eventstore import EventStore
 from agreement_ledger.ledger.workers import Send, id_ranges, spread
 from agreement_ledger.projections import store
 from agreement_ledger.projections.project import project
+from agreement_ledger.projections.rows import Prepared
 
 CHUNK = 200
 """Agreements per message from a worker."""
@@ -36,7 +37,7 @@ class Share:
 class Batch:
     """What a worker sends: rows ready to write, and how many agreements and events."""
 
-    rows: store.Prepared
+    rows: Prepared
     keys: int
     events: int
 

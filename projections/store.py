@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -32,7 +31,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.ledger.storage import copy_rows
+from agreement_ledger.projections import rows
 from agreement_ledger.projections.lean import well_formed_show
+from agreement_ledger.projections.rows import Prepared, json_text
 from agreement_ledger.projections.version import (
     PROJECTION_VERSION,
     TRACKING_NAME,
@@ -104,19 +105,7 @@ tracking = Table(
     Column("position", BigInteger, nullable=False),
 )
 READ_MODELS = (agreements, parties, flags, timeline)
-PARTY_COLUMNS = (
-    "code",
-    "name",
-    "status",
-    "signed",
-    "consented",
-    "in_force",
-    "withdrawn",
-    "instrument",
-    "succeeded_from",
-    "provisional",
-    "ended",
-)
+TABLES = {table.name: table for table in READ_MODELS}
 
 
 P = ParamSpec("P")
@@ -234,11 +223,6 @@ def write(connection: Connection, projection: Projection) -> None:
     write_many(connection, [projection])
 
 
-Prepared = dict[str, list[Any]]
-"""Read-model rows ready for the database, by table name: tuples in column order of
-values already processed by each column's type."""
-
-
 def write_many(
     connection: Connection, projections: list[Projection], *, replace: bool = True
 ) -> None:
@@ -254,18 +238,18 @@ def write_many(
 
 
 def prepare(dialect: Any, projections: list[Projection]) -> Prepared:
-    """The rows of ``projections`` made ready for ``dialect`` (in any process: the rows
-    are plain values, cheap to pass from a projection worker to the writer)."""
-    rows: dict[Table, list[dict[str, Any]]] = {table: [] for table in READ_MODELS}
-    for projection in projections:
-        for table, row in _rows_of(projection):
-            rows[table].append(row)
-    prepared: Prepared = {}
-    for table in READ_MODELS:
-        if rows[table]:
-            _check_widths(table, rows[table])
-            prepared[table.name] = _ready(dialect, table, rows[table])
-    return prepared
+    """The rows of ``projections`` made ready for ``dialect`` by each column's own bind
+    processor (JSON by ``rows.json_text``)."""
+
+    def ready(table: str, column: str) -> Callable[[Any], Any] | None:
+        found = TABLES[table].columns[column]
+        if isinstance(found.type, JSON):
+            return json_text
+        # The dialect's own type: SQLite's DATETIME writes its text format, where the
+        # generic type would leave the value to the driver's (deprecated) adapter.
+        return found.type.dialect_impl(dialect).bind_processor(dialect)
+
+    return rows.prepare(projections, ready)
 
 
 def write_prepared(connection: Connection, prepared: Prepared) -> None:
@@ -288,97 +272,6 @@ def write_prepared(connection: Connection, prepared: Prepared) -> None:
 def _insert_statement(dialect: Any, table: Table) -> str:
     names = [column.name for column in table.columns]
     return str(insert(table).compile(dialect=dialect, column_keys=names))
-
-
-def _ready(dialect: Any, table: Table, rows: list[dict[str, Any]]) -> list[Any]:
-    """Each value made ready by its column's own bind processor (JSON by ``_json_text``)."""
-    columns = [(column.name, _bind_processor(column, dialect)) for column in table.columns]
-    return [tuple([row.get(n) if p is None else p(row.get(n)) for n, p in columns]) for row in rows]
-
-
-def _bind_processor(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
-    if isinstance(column.type, JSON):
-        return _json_text
-    return column.type.bind_processor(dialect)
-
-
-def _json_text(value: Any) -> str:
-    """A JSON column's value as text, read back as the same value: orjson writes floats
-    in fewer characters than ``json`` but they read back the same; what it cannot write
-    (an integer beyond 64 bits) goes to ``json``. ``None`` is JSON ``null``, as
-    SQLAlchemy's ``JSON`` type stores it."""
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value)
-
-
-def _bounded_columns(table: Table) -> list[tuple[str, int]]:
-    return [
-        (column.name, column.type.length)
-        for column in table.columns
-        if isinstance(column.type, String) and column.type.length is not None
-    ]
-
-
-BOUNDED = {table: _bounded_columns(table) for table in READ_MODELS}
-
-
-def _check_widths(table: Table, rows: list[dict[str, Any]]) -> None:
-    """Refuse a value longer than its column on every database, as PostgreSQL would.
-
-    SQLite does not enforce ``VARCHAR(n)``; without this a projection that
-    outgrew a column would work on SQLite and fail only on PostgreSQL.
-    """
-    for row in rows:
-        for name, length in BOUNDED[table]:
-            value = row.get(name)
-            if isinstance(value, str) and len(value) > length:
-                raise StorageError(
-                    f"{table.name}.{name} holds at most {length} characters, "
-                    f"the projection gave {len(value)} ({value[:40]!r})"
-                )
-
-
-def _rows_of(projection: Projection) -> Iterable[tuple[Table, dict[str, Any]]]:
-    key, show = projection.key, projection.show
-    yield (
-        agreements,
-        {
-            "agreement": key,
-            "title": show["title"],
-            "kind": show["kind"],
-            "status": show["status"],
-            "party_count": len(show["parties"]),
-            "flag_count": len(projection.flags),
-            "version": show["version"],
-            "show": show,
-            "changes_at": projection.changes_at,
-        },
-    )
-    for party in show["parties"]:
-        yield (
-            parties,
-            {
-                "agreement": key,
-                **{name: party.get(name) for name in PARTY_COLUMNS},
-                "entry": party,
-            },
-        )
-    for n, row in enumerate(projection.flag_rows):
-        yield flags, {"position": n, **row}
-    for n, entry in enumerate(projection.timeline):
-        yield (
-            timeline,
-            {
-                "agreement": key,
-                "position": n,
-                "event_id": entry["id"],
-                "type": entry["type"],
-                "occurred": entry["occurred"],
-                "entry": entry,
-            },
-        )
 
 
 KEYS_PER_STATEMENT = 500

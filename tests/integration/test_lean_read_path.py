@@ -32,6 +32,8 @@ QUERIES = [
     ["flags", "--format", "csv"],
     ["show", "no-such-agreement"],
     ["flags", "no-such-agreement"],
+    ["--actor", "clerk", "show", "tisa-2014"],
+    ["--actor=clerk", "list"],
 ]
 
 
@@ -146,7 +148,9 @@ def test_an_answer_that_changes_later_is_still_current_now(imported):
         ["show", "tisa-2014", "--help"],
         ["show", "tisa-2014", "--format", "csv"],
         ["flags", "--code", "x"],
-        ["--actor", "x", "show", "tisa-2014"],
+        ["--actor", "", "show", "tisa-2014"],
+        ["--actor", "a\x1bb", "list"],
+        ["--actor"],
         ["--db"],
         ["history", "tisa-2014"],
         [],

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agreement_ledger.ledger.chain import canonical_bytes, standard_canonical_bytes
-from agreement_ledger.ledger.eventstore import LedgerTranscoder
+from agreement_ledger.ledger.codec import LedgerTranscoder
 from tests.histories import stored
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -91,7 +91,7 @@ def test_every_state_of_the_release_database_decodes_alike() -> None:
 @settings(max_examples=300, deadline=None)
 @given(JSON_VALUES)
 def test_read_model_json_is_read_back_as_the_value_written(value: Any) -> None:
-    from agreement_ledger.projections.store import _json_text
+    from agreement_ledger.projections.rows import json_text as _json_text
 
     assert repr(json.loads(_json_text(value))) == repr(value)  # ints stay ints, floats floats
 

@@ -311,6 +311,33 @@ class EventStore:
             for (state,) in connection.execution_options(yield_per=batch_size).execute(query):
                 yield hash_of(bytes(state))
 
+    def keys_after(self, position: int) -> tuple[set[str], int]:
+        """The agreements with events recorded after ``position``, and the newest event's
+        position (``position`` if none).
+
+        One event of each such stream, its newest, is read and decoded for its agreement,
+        not every event: a catch-up after a large import would otherwise read and decode
+        the whole import once more, in one process, before projecting it.
+        """
+        rows = self.recorder.events_record_cls
+        newest_of_each = (
+            select(func.max(rows.id)).where(rows.id > position).group_by(rows.originator_id)
+        )
+        keys: set[str] = set()
+        newest = position
+        with reading(), self.engine.connect() as connection:
+            ids = sorted(connection.execute(newest_of_each).scalars())
+            for first in range(0, len(ids), 500):
+                found = connection.execute(
+                    select(
+                        rows.id, rows.originator_id, rows.originator_version, rows.topic, rows.state
+                    ).where(rows.id.in_(ids[first : first + 500]))
+                )
+                keys.update(self.decode(row, f"stored event {row.id}").agreement for row in found)
+        if ids:
+            newest = ids[-1]
+        return keys, newest
+
     def position_of(self, seq: int) -> int:
         """How many events were recorded before the one with ``seq`` (its leaf index)."""
         rows = self.recorder.events_record_cls

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from eventsourcing.persistence import Notification
 from sqlalchemy import Connection
 
 from agreement_ledger.ledger.application import Ledger
@@ -103,18 +102,7 @@ class Projector:
         """The agreements with events recorded after ``position``, and the newest event's
         position: each touched agreement is then projected once, however many batches
         of the log its events span."""
-        keys: set[str] = set()
-        start = position
-        while True:
-            notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=BATCH)
-            if not notifications:
-                return keys, start
-            keys.update(self._key_of(n) for n in notifications)
-            start = notifications[-1].id
-
-    def _key_of(self, notification: Notification) -> str:
-        event = self.ledger.store.decode(notification, f"stored event {notification.id}")
-        return event.agreement
+        return self.ledger.store.keys_after(position)
 
     def _project(self, keys: list[str], now: datetime) -> list[Projection]:
         """Project the given agreements, reading their streams in one query."""

@@ -53,7 +53,8 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name of a folder of the zone database ("Asia"), or too long for a file
         raise InvalidTimeZone(f"unknown IANA time zone {name!r}") from None
 
 

@@ -35,7 +35,6 @@ from eventsourcing.persistence import StoredEvent
 
 from agreement_ledger.ledger.codec import id_bytes, ledger_mapper, stored_event
 from agreement_ledger.ledger.domain import Agreement, AgreementStream, agreement_id
-from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.ledger.vocabulary import read_envelope
 from agreement_ledger.projections import lean, rows
 from agreement_ledger.projections.project import project
@@ -53,6 +52,8 @@ INSERT_EVENT = (
     "INSERT INTO ledger_events (originator_id, originator_version, topic, state) "
     "VALUES (?, ?, ?, ?)"
 )
+POSITION = "SELECT position FROM read_tracking WHERE name = ?"
+HEAD = "SELECT coalesce(max(id), 0) FROM ledger_events"
 SET_POSITION = "UPDATE read_tracking SET position=? WHERE read_tracking.name = ?"
 FORGET = {
     rows.AGREEMENTS: "DELETE FROM read_agreements WHERE read_agreements.agreement IN (?)",
@@ -100,7 +101,7 @@ def append(
             connection.execute("BEGIN IMMEDIATE")
             event_id = _append_locked(connection, raw, recorded_by, now)
             connection.execute("COMMIT")
-        except (HandOver, Rejected, sqlite3.Error, ValueError, TypeError, KeyError):
+        except Exception:  # nothing is stored: the full path does it all and words any error
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             return None
@@ -122,8 +123,8 @@ def _writer(path: Path) -> sqlite3.Connection | None:
 def _append_locked(
     connection: sqlite3.Connection, raw: dict[str, Any], recorded_by: str, now: datetime
 ) -> str:
-    if not lean.current(connection, now):
-        raise HandOver("the read models are behind")
+    if not lean.current(connection, now) or _position(connection) != _head(connection):
+        raise HandOver("the read models are behind (or, damaged, ahead of the log)")
     envelope = read_envelope(raw, ignore_ledger_keys=False)
     key = envelope.agreement
     mapper = ledger_mapper()
@@ -147,6 +148,16 @@ def _append_locked(
         connection.executemany(INSERT_ROWS[table], ready)
     connection.execute(SET_POSITION, (written.lastrowid, TRACKING_NAME))
     return prepared.event_id
+
+
+def _position(connection: sqlite3.Connection) -> int:
+    (found,) = connection.execute(POSITION, (TRACKING_NAME,)).fetchone()
+    return int(found)
+
+
+def _head(connection: sqlite3.Connection) -> int:
+    (found,) = connection.execute(HEAD).fetchone()
+    return int(found)
 
 
 def _events(connection: sqlite3.Connection, mapper: Any, key: str) -> list[Agreement.Event]:

@@ -161,10 +161,35 @@ def test_a_writer_holding_the_lock_is_waited_for_then_handed_over(imported, monk
     assert event_count(imported) == before
 
 
+def test_a_tracked_position_ahead_of_the_log_is_handed_over(imported):
+    """Damage the full path's catch-up reports its own way: not this path's to mend."""
+    with sqlite3.connect(imported) as connection:
+        connection.execute(
+            "UPDATE read_tracking SET position = 99 WHERE name = ?", (TRACKING_NAME,)
+        )
+    before = event_count(imported)
+    assert lean_append.append(imported, NOTED, "clerk") is None
+    assert event_count(imported) == before
+
+
 def test_a_damaged_stream_is_handed_over_for_the_full_path_to_report(imported):
     with sqlite3.connect(imported) as connection:  # as someone with the file would
         connection.execute("DROP TRIGGER ledger_events_refuse_update")
         connection.execute("UPDATE ledger_events SET originator_version = 40 WHERE id = 5")
+    before = event_count(imported)
+    assert lean_append.append(imported, NOTED, "clerk") is None
+    assert event_count(imported) == before
+
+
+def test_a_stored_value_the_projection_cannot_read_is_handed_over(imported):
+    """What the rules never wrote (a timestamp made a number): the full path says what
+    it says of it; this path neither crashes nor writes."""
+    with sqlite3.connect(imported) as connection:
+        connection.execute("DROP TRIGGER ledger_events_refuse_update")
+        connection.execute(
+            "UPDATE ledger_events SET state = CAST(json_set(CAST(state AS TEXT), "
+            "'$.timestamp', 5) AS BLOB) WHERE id = 5"
+        )
     before = event_count(imported)
     assert lean_append.append(imported, NOTED, "clerk") is None
     assert event_count(imported) == before
@@ -191,6 +216,15 @@ APPENDS = [
     ["append", "tisa-2014", "noted", "--field", "text"],
     ["append", "tisa-2014", "noted", "--field", "agreement=other", "--field", "text=t"],
     ["append", "tisa-2014", "noted", "--field", "text=t", "--field", "occurred=2015", "-h"],
+    ["append", "tisa-2014", "noted", "--field=text=t", "--field=occurred=2015", "--field=tz=Asia"],
+    [
+        "append",
+        "tisa-2014",
+        "noted",
+        "--field=text=t",
+        "--field=occurred=2015",
+        f"--field=tz={'A' * 300}",
+    ],
 ]
 
 

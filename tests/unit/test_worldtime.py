@@ -104,9 +104,12 @@ def test_ambiguous_wall_time_covers_both_readings():
     assert occurred.end == utc(2015, 11, 1, 6, 31)  # EST reading plus its minute
 
 
-def test_unknown_zone_is_rejected():
-    with pytest.raises(InvalidTimeZone):
-        parse_occurred("2014-12-29", "Asia/Nowhere")
+@pytest.mark.parametrize("name", ["Asia/Nowhere", "Asia", "America/Argentina", "A" * 300])
+def test_unknown_zone_is_rejected(name):
+    """Also a folder of the zone database, and a name too long for a file: the typo a
+    person makes, refused in words rather than by the file system."""
+    with pytest.raises(InvalidTimeZone, match="unknown IANA time zone"):
+        parse_occurred("2014-12-29", name)
 
 
 def test_non_string_occurred_is_rejected():

@@ -26,7 +26,7 @@ SQLAlchemy's own for these tables, which a test keeps in step.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
+from contextlib import closing, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,8 +102,9 @@ def append(
             event_id = _append_locked(connection, raw, recorded_by, now)
             connection.execute("COMMIT")
         except Exception:  # nothing is stored: the full path does it all and words any error
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            with suppress(sqlite3.Error):  # closing the connection rolls back all the same
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
             return None
     return event_id
 

@@ -93,8 +93,6 @@ COMMAND_MODULES: dict[str, str] = {
 }
 """The module that registers each command (a test holds this to the registrations)."""
 
-GLOBAL_OPTIONS_WITH_VALUE = ("--db", "--actor")
-
 
 def registered_app(argv: list[str] | None = None) -> Typer:
     """The Typer application with the commands ``argv`` may need registered on it.
@@ -123,14 +121,16 @@ def registered_app(argv: list[str] | None = None) -> Typer:
 
 def _module_of(argv: list[str] | None) -> str | None:
     """The one command module ``argv`` needs, or ``None`` when it may need them all."""
+    from agreement_ledger.cli.quick import GLOBAL_OPTIONS
+
     if argv is None or any(name.startswith("_LEDGER_COMPLETE") for name in os.environ):
         return None
     words = list(argv)
     while words and words[0].startswith("--"):
         option = words.pop(0)
-        if option in GLOBAL_OPTIONS_WITH_VALUE and words:
+        if option in GLOBAL_OPTIONS and words:
             words.pop(0)
-        elif option.split("=", 1)[0] not in GLOBAL_OPTIONS_WITH_VALUE:
+        elif option.split("=", 1)[0] not in GLOBAL_OPTIONS:
             return None  # --help, --version, --install-completion …: the whole tree
     return COMMAND_MODULES.get(words[0]) if words else None
 

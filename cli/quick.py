@@ -35,12 +35,13 @@ from agreement_ledger.projections import lean
 
 DEFAULT_DB = "ledger.db"
 COMMANDS = {
-    "append": (2, 2, ()),
     "show": (1, 1, ("table", "json")),
     "list": (0, 0, ("table", "json", "csv")),
     "flags": (0, 1, ("table", "json", "csv")),
 }
-"""Each command the lean path answers: fewest and most arguments, and its formats."""
+"""Each query the lean path answers: fewest and most arguments, and its formats."""
+GLOBAL_OPTIONS = {"--db": "LEDGER_DB", "--actor": "LEDGER_ACTOR"}
+"""The program's options before the command, and the variables that stand for them."""
 
 
 def answer(argv: list[str]) -> int | None:
@@ -89,7 +90,7 @@ def _parse(argv: list[str]) -> Request | None:
     """``[--db DB] [--actor NAME] COMMAND [ARGUMENT] [--format FORMAT]``, or
     ``[--db DB] [--actor NAME] append KEY TYPE [--field NAME=VALUE]...``; ``None`` for
     anything else."""
-    given = {"--db": os.environ.get("LEDGER_DB"), "--actor": os.environ.get("LEDGER_ACTOR")}
+    given = {option: os.environ.get(variable) for option, variable in GLOBAL_OPTIONS.items()}
     words = list(argv)
     while words and words[0].partition("=")[0] in given:
         option, sep, value = words.pop(0).partition("=")
@@ -101,11 +102,11 @@ def _parse(argv: list[str]) -> Request | None:
     db, actor = given["--db"], given["--actor"]
     if db == "" or (actor is not None and actor_problem(actor) is not None):
         return None  # the full command says what such a setting means
+    if words and words[0] == "append":
+        return db or DEFAULT_DB, actor, words[0], words[1:], "text"
     if not words or words[0] not in COMMANDS:
         return None
     command = words.pop(0)
-    if command == "append":
-        return db or DEFAULT_DB, actor, command, words, "text"
     fewest, most, formats = COMMANDS[command]
     output = "table"
     if len(words) >= 2 and words[-2] == "--format" and words[-1] in formats:
@@ -135,18 +136,20 @@ def _append(path: Path, actor: str | None, words: list[str]) -> int | None:
         reader_stopped()
     except OSError as error:
         fail(os_error_text(error), 2)
+    except Exception as error:  # as the full command says of what no layer translated
+        fail(*unforeseen(error))
     return 0
 
 
 def _event_of(words: list[str]) -> dict[str, Any] | None:
     """The event ``append KEY TYPE --field …`` describes, read as the full command reads it,
     or ``None`` for any other form or anything it would refuse."""
-    from agreement_ledger.cli.fields import add_field
+    from agreement_ledger.cli.fields import FieldProblem, event_of
 
     if len(words) < 2 or any(not w or w.startswith("-") for w in words[:2]):
         return None
     key, event_type, options = words[0], words[1], words[2:]
-    raw: dict[str, Any] = {}
+    items = []
     while options:
         option, sep, item = options.pop(0).partition("=")
         if option != "--field":
@@ -155,14 +158,11 @@ def _event_of(words: list[str]) -> dict[str, Any] | None:
             if not options:
                 return None
             item = options.pop(0)
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            return None
-        add_field(raw, event_type, name, value)
-    if raw.get("agreement", key) != key or raw.get("type", event_type) != event_type:
+        items.append(item)
+    try:
+        return event_of(key, event_type, items)
+    except FieldProblem:
         return None
-    raw.update(agreement=key, type=event_type)
-    return raw
 
 
 def _read(connection: sqlite3.Connection, command: str, arguments: list[str]) -> Any:

@@ -31,7 +31,7 @@ from agreement_ledger.cli.common import (
     text_value,
     zone_value,
 )
-from agreement_ledger.cli.fields import add_field
+from agreement_ledger.cli.fields import FieldProblem, event_of
 from agreement_ledger.cli.output import print_json
 from agreement_ledger.cli.render import Format
 from agreement_ledger.ledger.errors import Rejected
@@ -408,15 +408,10 @@ def append(
             raise typer.BadParameter(error.reason, param_hint="'--json'") from None
         if not isinstance(raw, dict):
             raise typer.BadParameter("must be a JSON object", param_hint="'--json'")
-    for item in field or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise typer.BadParameter(f"expected k=v, got {item!r}", param_hint="--field")
-        add_field(raw, event_type, name, value)
-    for name, given in (("agreement", key), ("type", event_type)):
-        if raw.get(name, given) != given:
-            raise typer.BadParameter(f"{name} {raw[name]!r} in --json disagrees with {given!r}")
-    raw.update(agreement=key, type=event_type)
+    try:
+        raw = event_of(key, event_type, field or [], raw)
+    except FieldProblem as problem:
+        raise typer.BadParameter(problem.message, param_hint=problem.hint) from None
     append_one(ctx, raw)
 
 

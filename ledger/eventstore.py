@@ -42,6 +42,8 @@ from agreement_ledger.ledger.storage import copy_rows, retryable, storage_error
 from agreement_ledger.ledger.verification import StoredRow, iterate, stream_label
 
 STORED_COLUMNS = ("originator_id", "originator_version", "topic", "state")
+IDS_PER_QUERY = 500
+"""Values named in one ``IN`` list (databases limit the parameters of a statement)."""
 
 
 class BatchingRecorder(SQLAlchemyApplicationRecorder):
@@ -311,7 +313,7 @@ class EventStore:
             for (state,) in connection.execution_options(yield_per=batch_size).execute(query):
                 yield hash_of(bytes(state))
 
-    def keys_after(self, position: int) -> tuple[set[str], int]:
+    def touched_since(self, position: int) -> tuple[set[str], int]:
         """The agreements with events recorded after ``position``, and the newest event's
         position (``position`` if none).
 
@@ -327,11 +329,11 @@ class EventStore:
         newest = position
         with reading(), self.engine.connect() as connection:
             ids = sorted(connection.execute(newest_of_each).scalars())
-            for first in range(0, len(ids), 500):
+            for first in range(0, len(ids), IDS_PER_QUERY):
                 found = connection.execute(
                     select(
                         rows.id, rows.originator_id, rows.originator_version, rows.topic, rows.state
-                    ).where(rows.id.in_(ids[first : first + 500]))
+                    ).where(rows.id.in_(ids[first : first + IDS_PER_QUERY]))
                 )
                 keys.update(self.decode(row, f"stored event {row.id}").agreement for row in found)
         if ids:
@@ -355,9 +357,9 @@ class EventStore:
         found: set[str] = set()
         chunk = list(ids)
         with self.engine.connect() as connection:
-            for start in range(0, len(chunk), 500):
+            for start in range(0, len(chunk), IDS_PER_QUERY):
                 query = select(rows.originator_id).where(
-                    rows.originator_id.in_(chunk[start : start + 500]),
+                    rows.originator_id.in_(chunk[start : start + IDS_PER_QUERY]),
                     rows.originator_version == Agreement.INITIAL_VERSION,
                 )
                 found.update(ids[i] for i in connection.execute(query).scalars())

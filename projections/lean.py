@@ -5,9 +5,10 @@ the command-line parser, not answering. When the read models are current (the
 projection version is this code's, every stored event is projected, and no
 answer has changed by time alone), this module answers from them with
 ``sqlite3`` and ``json``. Whenever it cannot be sure, it says ``None`` and the
-caller takes the full path, which catches up first: there is no second copy of
-the catch-up, only of its "is anything to do?" test (``store.up_to_date``),
-which a test keeps in step.
+caller takes the full path, which catches up first. What is copied here of the
+full path is its "is anything to do?" test (``store.up_to_date``), which a test
+keeps in step; the one catch-up made without SQLAlchemy, of the agreement a lean
+append has just written, is ``lean_append``'s, and only when this test passed.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from agreement_ledger.migrations import HEAD
+from agreement_ledger.projections.rows import sqlite_instant
 from agreement_ledger.projections.version import PROJECTION_VERSION, TRACKING_NAME, VERSION_NAME
 
 SQLITE_PREFIX = "sqlite:///"
-STORED_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
-"""How SQLAlchemy writes a date-time into SQLite (``read_agreements.changes_at``)."""
 
 
 def sqlite_file(db: str) -> Path | None:
@@ -44,8 +44,12 @@ def sqlite_file(db: str) -> Path | None:
     elif "://" in db:
         return None
     else:
-        path = Path(db).expanduser().resolve()
-    return path if path.is_file() else None
+        path = Path(db)
+    try:
+        found = path.expanduser().resolve()
+        return found if found.is_file() else None
+    except (OSError, RuntimeError, ValueError):  # no such user (~x), a loop, no permission
+        return None  # the full path says what it says of such a file
 
 
 @contextmanager
@@ -97,14 +101,29 @@ def current(connection: sqlite3.Connection, now: datetime) -> bool:
             (TRACKING_NAME, VERSION_NAME),
         ).fetchall()
     )
-    (head,) = connection.execute("SELECT coalesce(max(id), 0) FROM ledger_events").fetchone()
-    if tracked.get(VERSION_NAME) != PROJECTION_VERSION or tracked.get(TRACKING_NAME, -1) < head:
+    if tracked.get(VERSION_NAME) != PROJECTION_VERSION or tracked.get(TRACKING_NAME, -1) < head(
+        connection
+    ):
         return False
     changed = connection.execute(
         "SELECT 1 FROM read_agreements WHERE changes_at IS NOT NULL AND changes_at <= ? LIMIT 1",
-        (now.strftime(STORED_INSTANT),),
+        (sqlite_instant(now),),
     ).fetchone()
     return changed is None
+
+
+def position(connection: sqlite3.Connection) -> int | None:
+    """``store.position``: how far the read models have projected the log."""
+    found = connection.execute(
+        "SELECT position FROM read_tracking WHERE name = ?", (TRACKING_NAME,)
+    ).fetchone()
+    return None if found is None else int(found[0])
+
+
+def head(connection: sqlite3.Connection) -> int:
+    """``store.head``: the position of the newest event in the log."""
+    (found,) = connection.execute("SELECT coalesce(max(id), 0) FROM ledger_events").fetchone()
+    return int(found)
 
 
 def show(connection: sqlite3.Connection, key: str) -> dict[str, Any] | None:

@@ -6,9 +6,10 @@ When the read models are current, this writes the event and brings its
 agreement's read models up to date in one SQLite transaction, with ``sqlite3``:
 
 - the same checks and the same stored bytes as every other write: the stream is
-  folded by the library's own aggregate reconstruction (``Agreement`` from its
-  decoded events), the next event is checked and prepared by its
-  ``AgreementStream`` and encoded by ``ledger.codec``, as the bulk writer does;
+  read and rebuilt by ``ledger.sqlite_log`` (the library's own aggregate
+  reconstruction from events decoded by the one codec), the next event is checked
+  and prepared by its ``AgreementStream`` and encoded by ``ledger.codec``, as the
+  bulk writer does;
 - the projection from memory: the agreement's events, the new one decoded from
   its stored row as a catch-up would read it, go through ``project``, and the
   rows through ``rows.prepare``; the tracked position moves to the new event,
@@ -18,7 +19,7 @@ agreement's read models up to date in one SQLite transaction, with ``sqlite3``:
 other writer can come between the check and the write. Whenever this cannot be
 sure — read models behind or of another version, an agreement stored in a way
 it does not expect, an event the rules refuse, a repeat to skip, a lock held
-too long, any database error — it rolls back, answers ``None``, and the full
+too long, any error at all — it rolls back, answers ``None``, and the full
 command does everything and says what it has to say. The statements below are
 SQLAlchemy's own for these tables, which a test keeps in step.
 """
@@ -31,10 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
-
-from agreement_ledger.ledger.codec import id_bytes, ledger_mapper, stored_event
-from agreement_ledger.ledger.domain import Agreement, AgreementStream, agreement_id
+from agreement_ledger.ledger import sqlite_log
+from agreement_ledger.ledger.codec import ledger_mapper, stored_event
+from agreement_ledger.ledger.domain import AgreementStream
 from agreement_ledger.ledger.vocabulary import read_envelope
 from agreement_ledger.projections import lean, rows
 from agreement_ledger.projections.project import project
@@ -44,16 +44,6 @@ BUSY_SECONDS = 5.0
 """How long to wait for another writer's lock before handing over to the full path
 (which waits longer and retries)."""
 
-STREAM = (
-    "SELECT originator_version, topic, state FROM ledger_events "
-    "WHERE originator_id = ? ORDER BY originator_version"
-)
-INSERT_EVENT = (
-    "INSERT INTO ledger_events (originator_id, originator_version, topic, state) "
-    "VALUES (?, ?, ?, ?)"
-)
-POSITION = "SELECT position FROM read_tracking WHERE name = ?"
-HEAD = "SELECT coalesce(max(id), 0) FROM ledger_events"
 SET_POSITION = "UPDATE read_tracking SET position=? WHERE read_tracking.name = ?"
 FORGET = {
     rows.AGREEMENTS: "DELETE FROM read_agreements WHERE read_agreements.agreement IN (?)",
@@ -124,67 +114,25 @@ def _writer(path: Path) -> sqlite3.Connection | None:
 def _append_locked(
     connection: sqlite3.Connection, raw: dict[str, Any], recorded_by: str, now: datetime
 ) -> str:
-    if not lean.current(connection, now) or _position(connection) != _head(connection):
+    if not lean.current(connection, now) or lean.position(connection) != lean.head(connection):
         raise HandOver("the read models are behind (or, damaged, ahead of the log)")
     envelope = read_envelope(raw, ignore_ledger_keys=False)
     key = envelope.agreement
     mapper = ledger_mapper()
-    events = _events(connection, mapper, key)
-    stream = _agreement(events, key).stream if events else AgreementStream(key)
+    events = sqlite_log.stream_of(connection, mapper, key)
+    stream = sqlite_log.rebuilt(events, key).stream if events else AgreementStream(key)
     prepared = stream.next_event(envelope, recorded_by=recorded_by, now=now)
     if prepared is None:
         raise HandOver("a repeat, to be reported as skipped")
     stored = stored_event(mapper.transcoder, prepared, now)
-    written = connection.execute(
-        INSERT_EVENT,
-        (id_bytes(stored.originator_id), stored.originator_version, stored.topic, stored.state),
-    )
-    events.append(_decoded(mapper, stored))
+    seq = sqlite_log.insert(connection, stored)
+    events.append(sqlite_log.decoded(mapper, stored))  # as a catch-up would read it
     projection = project(events, as_of=now)
-    if projection is None or written.lastrowid is None:
+    if projection is None:
         raise HandOver("nothing to project")
     for statement in FORGET.values():
         connection.execute(statement, (key,))
     for table, ready in rows.prepare([projection], rows.sqlite_ready).items():
         connection.executemany(INSERT_ROWS[table], ready)
-    connection.execute(SET_POSITION, (written.lastrowid, TRACKING_NAME))
+    connection.execute(SET_POSITION, (seq, TRACKING_NAME))
     return prepared.event_id
-
-
-def _position(connection: sqlite3.Connection) -> int:
-    (found,) = connection.execute(POSITION, (TRACKING_NAME,)).fetchone()
-    return int(found)
-
-
-def _head(connection: sqlite3.Connection) -> int:
-    (found,) = connection.execute(HEAD).fetchone()
-    return int(found)
-
-
-def _events(connection: sqlite3.Connection, mapper: Any, key: str) -> list[Agreement.Event]:
-    stream_id = agreement_id(key)
-    return [
-        _decoded(mapper, StoredEvent(stream_id, version, topic, bytes(state)))
-        for version, topic, state in connection.execute(STREAM, (stream_id.bytes,))
-    ]
-
-
-def _decoded(mapper: Any, stored: StoredEvent) -> Agreement.Event:
-    event = mapper.to_domain_event(stored)
-    if not isinstance(event, Agreement.Event):
-        raise HandOver("not an agreement event")
-    return event
-
-
-def _agreement(events: list[Agreement.Event], key: str) -> Agreement:
-    """The aggregate as the library's repository reconstructs it (each event mutating
-    the last state; a gap or a damaged event raises, and the full path says what)."""
-    aggregate: Any = None
-    try:
-        for event in events:
-            aggregate = event.mutate(aggregate)
-    except Exception as error:  # the library's version check, or damage: not ours to word
-        raise HandOver("the stored stream is not as expected") from error
-    if not isinstance(aggregate, Agreement) or aggregate.key != key:
-        raise HandOver("not this agreement's stream")
-    return aggregate

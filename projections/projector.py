@@ -102,7 +102,7 @@ class Projector:
         """The agreements with events recorded after ``position``, and the newest event's
         position: each touched agreement is then projected once, however many batches
         of the log its events span."""
-        return self.ledger.store.keys_after(position)
+        return self.ledger.store.touched_since(position)
 
     def _project(self, keys: list[str], now: datetime) -> list[Projection]:
         """Project the given agreements, reading their streams in one query."""

@@ -73,7 +73,19 @@ INSTANT_COLUMNS = {AGREEMENTS: {"changes_at"}}
 
 WIDTHS: dict[str, dict[str, int]] = {
     AGREEMENTS: {"agreement": 64, "kind": 32, "status": 16},
-    PARTIES: {"agreement": 64, "code": 32, "status": 16} | {name: 32 for name in PARTY_COLUMNS[3:]},
+    PARTIES: {
+        "agreement": 64,
+        "code": 32,
+        "status": 16,
+        "signed": 32,
+        "consented": 32,
+        "in_force": 32,
+        "withdrawn": 32,
+        "instrument": 32,
+        "succeeded_from": 32,
+        "provisional": 32,
+        "ended": 32,
+    },
     FLAGS: {"agreement": 64, "code": 64, "severity": 16, "certainty": 16, "party": 32},
     TIMELINE: {"agreement": 64, "event_id": 128, "type": 64, "occurred": 32},
 }

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.ledger.storage import copy_rows
-from agreement_ledger.projections import rows
+from agreement_ledger.projections import rows as layout
 from agreement_ledger.projections.lean import well_formed_show
 from agreement_ledger.projections.rows import Prepared, json_text
 from agreement_ledger.projections.version import (
@@ -249,7 +249,7 @@ def prepare(dialect: Any, projections: list[Projection]) -> Prepared:
         # generic type would leave the value to the driver's (deprecated) adapter.
         return found.type.dialect_impl(dialect).bind_processor(dialect)
 
-    return rows.prepare(projections, ready)
+    return layout.prepare(projections, ready)
 
 
 def write_prepared(connection: Connection, prepared: Prepared) -> None:

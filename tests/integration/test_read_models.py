@@ -48,6 +48,21 @@ def test_every_append_brings_the_read_models_up_to_date(db_url):
         assert store.position(connection) == 12
 
 
+def test_a_catch_up_finds_every_agreement_touched_since_its_position(db_url):
+    """From one event per touched stream: several new events of one stream, a position in
+    the middle of a stream, and nothing new at all."""
+    ledger = Ledger(db_url)
+    ledger.append(Submission(line) for line in example_lines())  # tisa-2014: events 1 to 12
+    other = [{**line, "agreement": "other-2015"} for line in example_lines()[:3]]
+    ledger.append(Submission(line) for line in other)  # other-2015: events 13 to 15
+    assert ledger.store.touched_since(0) == ({"tisa-2014", "other-2015"}, 15)
+    assert ledger.store.touched_since(5) == ({"tisa-2014", "other-2015"}, 15)
+    assert ledger.store.touched_since(12) == ({"other-2015"}, 15)
+    assert ledger.store.touched_since(14) == ({"other-2015"}, 15)
+    assert ledger.store.touched_since(15) == (set(), 15)
+    ledger.close()
+
+
 def test_read_models_of_another_projection_version_are_rebuilt_on_the_next_catch_up(db_url):
     ledger, projector = wired(db_url)
     ledger.append(Submission(line) for line in example_lines())

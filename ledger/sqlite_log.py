@@ -1,0 +1,75 @@
+"""The event log of a SQLite ledger, read and appended through the standard library.
+
+For the lean append (``projections.lean_append``): one agreement's stream read and
+rebuilt as the library's repository rebuilds it, and one stored event inserted, on
+a ``sqlite3`` connection whose transaction the caller holds. The rows are the ones
+the event store reads and writes through SQLAlchemy: decoded and encoded by the one
+codec (``ledger.codec``); the statements are SQLAlchemy's own for the table, which a
+test keeps in step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+from agreement_ledger.ledger.codec import id_bytes
+from agreement_ledger.ledger.domain import Agreement, agreement_id
+
+STREAM = (
+    "SELECT ledger_events.originator_version, ledger_events.topic, ledger_events.state \n"
+    "FROM ledger_events \n"
+    "WHERE ledger_events.originator_id = ? ORDER BY ledger_events.originator_version"
+)
+INSERT_EVENT = (
+    "INSERT INTO ledger_events (originator_id, originator_version, topic, state) "
+    "VALUES (?, ?, ?, ?)"
+)
+
+
+class UnexpectedStream(Exception):
+    """A stored stream this path does not read: the full path says what is wrong with it."""
+
+
+def stream_of(connection: sqlite3.Connection, mapper: Any, key: str) -> list[Agreement.Event]:
+    """The stored events of the agreement ``key`` (none if it is not registered)."""
+    stream_id = agreement_id(key)
+    return [
+        decoded(mapper, StoredEvent(stream_id, version, topic, bytes(state)))
+        for version, topic, state in connection.execute(STREAM, (stream_id.bytes,))
+    ]
+
+
+def decoded(mapper: Any, stored: StoredEvent) -> Agreement.Event:
+    """One stored event, read as every reader of the log reads it."""
+    event = mapper.to_domain_event(stored)
+    if not isinstance(event, Agreement.Event):
+        raise UnexpectedStream("not an agreement event")
+    return event
+
+
+def rebuilt(events: list[Agreement.Event], key: str) -> Agreement:
+    """The aggregate as the library's repository reconstructs it: each event mutating the
+    last state (a gap or a damaged event raises)."""
+    aggregate: Any = None
+    try:
+        for event in events:
+            aggregate = event.mutate(aggregate)
+    except Exception as error:  # the library's version check, or damage: not ours to word
+        raise UnexpectedStream("the stored stream is not as expected") from error
+    if not isinstance(aggregate, Agreement) or aggregate.key != key:
+        raise UnexpectedStream("not this agreement's stream")
+    return aggregate
+
+
+def insert(connection: sqlite3.Connection, stored: StoredEvent) -> int:
+    """Insert one stored event; its position in the log (its notification id)."""
+    written = connection.execute(
+        INSERT_EVENT,
+        (id_bytes(stored.originator_id), stored.originator_version, stored.topic, stored.state),
+    )
+    if written.lastrowid is None:
+        raise sqlite3.DatabaseError("the database gave no id for the stored event")
+    return written.lastrowid

@@ -22,10 +22,20 @@ from pathlib import Path
 from typing import Any
 
 from agreement_ledger.migrations import HEAD
-from agreement_ledger.projections.rows import sqlite_instant
 from agreement_ledger.projections.version import PROJECTION_VERSION, TRACKING_NAME, VERSION_NAME
 
 SQLITE_PREFIX = "sqlite:///"
+
+
+def sqlite_instant(value: datetime | None) -> str | None:
+    """A date-time as SQLAlchemy's SQLite ``DATETIME`` stores it (its fields, zone left out):
+    ``read_agreements.changes_at``, which ``current`` compares with now."""
+    if value is None:
+        return None
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
 
 
 def sqlite_file(db: str) -> Path | None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from agreement_ledger.ledger.errors import StorageError
+from agreement_ledger.projections.lean import sqlite_instant
 
 if TYPE_CHECKING:
     from agreement_ledger.projections.project import Projection
@@ -182,16 +182,6 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
         return json.dumps(value)
-
-
-def sqlite_instant(value: datetime | None) -> str | None:
-    """A date-time as SQLAlchemy's SQLite ``DATETIME`` stores it (its fields, zone left out)."""
-    if value is None:
-        return None
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-    )
 
 
 def sqlite_ready(table: str, column: str) -> Callable[[Any], Any] | None:

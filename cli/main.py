@@ -26,6 +26,8 @@ def main() -> None:
             full()
     except SystemExit as stop:
         leave(stop.code)
+    except KeyboardInterrupt:  # Ctrl-C on the lean path: as Typer ends the full one
+        leave(130)
     leave(code)
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -171,6 +173,29 @@ def test_a_tracked_position_ahead_of_the_log_is_handed_over(imported):
         )
     before = event_count(imported)
     assert lean_append.append(imported, NOTED, "clerk") is None
+    assert event_count(imported) == before
+
+
+def test_ctrl_c_while_waiting_for_the_lock_ends_quietly_with_nothing_written(imported):
+    """Exit 130 and no traceback, as Typer ends the full command on Ctrl-C."""
+    holder = sqlite3.connect(imported, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        before = event_count(imported)
+        command = ["append", "tisa-2014", "noted", "--field", "text=t", "--field", "occurred=2015"]
+        waiting = subprocess.Popen(
+            [sys.executable, "-c", MAIN, "--db", str(imported), *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)  # within the lean path's wait for the lock (5 s)
+        waiting.send_signal(signal.SIGINT)
+        out, err = waiting.communicate(timeout=60)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (waiting.returncode, out, err) == (130, "", "")
     assert event_count(imported) == before
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -66,8 +67,14 @@ def answer(argv: list[str]) -> int | None:
             return None  # the full path says what is wrong, in its words
     if found is None:
         return None
+    return _say(lambda: _render(command, found, output))
+
+
+def _say(show: Callable[[], None]) -> int:
+    """Print an answer (or what was appended): once anything is printed or stored there is
+    no handing over, and a failure of the output is said as the full command says it."""
     try:
-        _render(command, found, output)
+        show()
         sys.stdout.flush()
     except BrokenPipeError:
         reader_stopped()
@@ -93,12 +100,10 @@ def _parse(argv: list[str]) -> Request | None:
     given = {option: os.environ.get(variable) for option, variable in GLOBAL_OPTIONS.items()}
     words = list(argv)
     while words and words[0].partition("=")[0] in given:
-        option, sep, value = words.pop(0).partition("=")
-        if not sep:
-            if not words:
-                return None
-            value = words.pop(0)
-        given[option] = value
+        taken = _take_option(words)
+        if taken is None:
+            return None
+        given[taken[0]] = taken[1]
     db, actor = given["--db"], given["--actor"]
     if db == "" or (actor is not None and actor_problem(actor) is not None):
         return None  # the full command says what such a setting means
@@ -117,6 +122,17 @@ def _parse(argv: list[str]) -> Request | None:
     return db or DEFAULT_DB, actor, command, words, output
 
 
+def _take_option(words: list[str]) -> tuple[str, str] | None:
+    """Take ``--name=value`` or ``--name value`` off the front of ``words``: the name and
+    the value, or ``None`` when no value follows."""
+    option, sep, value = words.pop(0).partition("=")
+    if not sep:
+        if not words:
+            return None
+        value = words.pop(0)
+    return option, value
+
+
 def _append(path: Path, actor: str | None, words: list[str]) -> int | None:
     """``append KEY TYPE [--field NAME=VALUE]...`` on the lean append, when it can (loaded
     here: the queries need none of the rules)."""
@@ -129,16 +145,7 @@ def _append(path: Path, actor: str | None, words: list[str]) -> int | None:
     event_id = lean_append.append(path, raw, recorded_by)
     if event_id is None:
         return None
-    try:  # the event is stored: from here on, never hand over
-        print(f"appended {visible(event_id)}")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        reader_stopped()
-    except OSError as error:
-        fail(os_error_text(error), 2)
-    except Exception as error:  # as the full command says of what no layer translated
-        fail(*unforeseen(error))
-    return 0
+    return _say(lambda: print(f"appended {visible(event_id)}"))  # stored: never hand over
 
 
 def _event_of(words: list[str]) -> dict[str, Any] | None:
@@ -151,14 +158,10 @@ def _event_of(words: list[str]) -> dict[str, Any] | None:
     key, event_type, options = words[0], words[1], words[2:]
     items = []
     while options:
-        option, sep, item = options.pop(0).partition("=")
-        if option != "--field":
+        taken = _take_option(options)
+        if taken is None or taken[0] != "--field":
             return None
-        if not sep:
-            if not options:
-                return None
-            item = options.pop(0)
-        items.append(item)
+        items.append(taken[1])
     try:
         return event_of(key, event_type, items)
     except FieldProblem:

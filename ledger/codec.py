@@ -141,6 +141,15 @@ class LedgerTranscoder(JSONTranscoder):
         return super().decode(data)
 
 
+def agreement_event(mapper: Mapper[Any], stored: StoredEvent) -> Agreement.Event:
+    """One stored event as every reader of the log reads it; ``TypeError`` when what is
+    stored there is not an agreement event."""
+    event = mapper.to_domain_event(stored)
+    if not isinstance(event, Agreement.Event):
+        raise TypeError(f"topic {stored.topic!r} is not an agreement event")
+    return event
+
+
 def ledger_mapper() -> LedgerMapper:
     """The mapper every reader and writer of stored events uses: the ledger's transcoder
     with the transcodings the library's application registers (``register_transcodings``)."""

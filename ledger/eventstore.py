@@ -202,14 +202,11 @@ class EventStore:
         self, originator_id: UUID, version: int, topic: str, state: bytes, where: str
     ) -> Agreement.Event:
         try:
-            event = self.mapper.to_domain_event(
-                StoredEvent(originator_id, version, topic, bytes(state))
+            return codec.agreement_event(
+                self.mapper, StoredEvent(originator_id, version, topic, bytes(state))
             )
-            if not isinstance(event, Agreement.Event):
-                raise TypeError(f"topic {topic!r} is not an agreement event")
         except UNREADABLE as exc:
             raise unreadable(where, version, exc) from None
-        return event
 
     def record(self, row: Any) -> StoredRecord:
         """A stored row as the export record ``history`` and ``export`` show."""

@@ -13,9 +13,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import StoredEvent
 
-from agreement_ledger.ledger.codec import id_bytes
+from agreement_ledger.ledger.codec import agreement_event, id_bytes
 from agreement_ledger.ledger.domain import Agreement, agreement_id
 
 STREAM = (
@@ -37,28 +38,15 @@ def stream_of(connection: sqlite3.Connection, mapper: Any, key: str) -> list[Agr
     """The stored events of the agreement ``key`` (none if it is not registered)."""
     stream_id = agreement_id(key)
     return [
-        decoded(mapper, StoredEvent(stream_id, version, topic, bytes(state)))
+        agreement_event(mapper, StoredEvent(stream_id, version, topic, bytes(state)))
         for version, topic, state in connection.execute(STREAM, (stream_id.bytes,))
     ]
 
 
-def decoded(mapper: Any, stored: StoredEvent) -> Agreement.Event:
-    """One stored event, read as every reader of the log reads it."""
-    event = mapper.to_domain_event(stored)
-    if not isinstance(event, Agreement.Event):
-        raise UnexpectedStream("not an agreement event")
-    return event
-
-
 def rebuilt(events: list[Agreement.Event], key: str) -> Agreement:
-    """The aggregate as the library's repository reconstructs it: each event mutating the
-    last state (a gap or a damaged event raises)."""
-    aggregate: Any = None
-    try:
-        for event in events:
-            aggregate = event.mutate(aggregate)
-    except Exception as error:  # the library's version check, or damage: not ours to word
-        raise UnexpectedStream("the stored stream is not as expected") from error
+    """The aggregate as the library's repository reconstructs it (its own projector
+    function: a gap in the versions or a damaged event raises)."""
+    aggregate = project_aggregate(None, events)
     if not isinstance(aggregate, Agreement) or aggregate.key != key:
         raise UnexpectedStream("not this agreement's stream")
     return aggregate

@@ -100,8 +100,12 @@ def _reader(path: Path) -> sqlite3.Connection | None:
     return None
 
 
-def current(connection: sqlite3.Connection, now: datetime) -> bool:
-    """``store.up_to_date``, with the schema check ``ensure_schema`` makes first."""
+def current(connection: sqlite3.Connection, now: datetime, *, exact: bool = False) -> bool:
+    """``store.up_to_date``, with the schema check ``ensure_schema`` makes first.
+
+    ``exact``: the tracked position must be the newest event's, not past it (a position
+    ahead of the log is damage, which a writer leaves to the full path to report).
+    """
     schema = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     if schema != [(HEAD,)]:
         return False
@@ -111,29 +115,17 @@ def current(connection: sqlite3.Connection, now: datetime) -> bool:
             (TRACKING_NAME, VERSION_NAME),
         ).fetchall()
     )
-    if tracked.get(VERSION_NAME) != PROJECTION_VERSION or tracked.get(TRACKING_NAME, -1) < head(
-        connection
-    ):
+    (newest,) = connection.execute("SELECT coalesce(max(id), 0) FROM ledger_events").fetchone()
+    position = tracked.get(TRACKING_NAME, -1)
+    if tracked.get(VERSION_NAME) != PROJECTION_VERSION or position < newest:
+        return False
+    if exact and position != newest:
         return False
     changed = connection.execute(
         "SELECT 1 FROM read_agreements WHERE changes_at IS NOT NULL AND changes_at <= ? LIMIT 1",
         (sqlite_instant(now),),
     ).fetchone()
     return changed is None
-
-
-def position(connection: sqlite3.Connection) -> int | None:
-    """``store.position``: how far the read models have projected the log."""
-    found = connection.execute(
-        "SELECT position FROM read_tracking WHERE name = ?", (TRACKING_NAME,)
-    ).fetchone()
-    return None if found is None else int(found[0])
-
-
-def head(connection: sqlite3.Connection) -> int:
-    """``store.head``: the position of the newest event in the log."""
-    (found,) = connection.execute("SELECT coalesce(max(id), 0) FROM ledger_events").fetchone()
-    return int(found)
 
 
 def show(connection: sqlite3.Connection, key: str) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from agreement_ledger.ledger import sqlite_log
-from agreement_ledger.ledger.codec import ledger_mapper, stored_event
+from agreement_ledger.ledger.codec import agreement_event, ledger_mapper, stored_event
 from agreement_ledger.ledger.domain import AgreementStream
 from agreement_ledger.ledger.vocabulary import read_envelope
 from agreement_ledger.projections import lean, rows
@@ -114,7 +114,7 @@ def _writer(path: Path) -> sqlite3.Connection | None:
 def _append_locked(
     connection: sqlite3.Connection, raw: dict[str, Any], recorded_by: str, now: datetime
 ) -> str:
-    if not lean.current(connection, now) or lean.position(connection) != lean.head(connection):
+    if not lean.current(connection, now, exact=True):
         raise HandOver("the read models are behind (or, damaged, ahead of the log)")
     envelope = read_envelope(raw, ignore_ledger_keys=False)
     key = envelope.agreement
@@ -126,7 +126,7 @@ def _append_locked(
         raise HandOver("a repeat, to be reported as skipped")
     stored = stored_event(mapper.transcoder, prepared, now)
     seq = sqlite_log.insert(connection, stored)
-    events.append(sqlite_log.decoded(mapper, stored))  # as a catch-up would read it
+    events.append(agreement_event(mapper, stored))  # as a catch-up would read it
     projection = project(events, as_of=now)
     if projection is None:
         raise HandOver("nothing to project")

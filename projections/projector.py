@@ -85,7 +85,7 @@ class Projector:
         start = store.lock_position(connection)
         if store.projection_version(connection) != PROJECTION_VERSION:
             return self._rebuild_locked(connection, now)  # rows of another projection version
-        touched, last = self._keys_since(start)
+        touched, last = self.ledger.store.touched_since(start)
         keys = sorted(touched | set(store.stale(connection, now)))
         if last - start >= PARALLEL_FROM and self.workers > 1:
             store.forget(connection, keys)
@@ -97,12 +97,6 @@ class Projector:
                 store.write_many(connection, self._project(keys[first : first + BATCH], now))
         store.set_position(connection, last)
         return len(keys)
-
-    def _keys_since(self, position: int) -> tuple[set[str], int]:
-        """The agreements with events recorded after ``position``, and the newest event's
-        position: each touched agreement is then projected once, however many batches
-        of the log its events span."""
-        return self.ledger.store.touched_since(position)
 
     def _project(self, keys: list[str], now: datetime) -> list[Projection]:
         """Project the given agreements, reading their streams in one query."""
@@ -116,7 +110,7 @@ class Projector:
     def keys_after(self, position: int) -> set[str]:
         """The agreements with events recorded after ``position`` (read only)."""
         with reading():
-            return self._keys_since(position)[0]
+            return self.ledger.store.touched_since(position)[0]
 
     def stream(self, key: str) -> list[Agreement.Event]:
         """One agreement's events (empty if unknown), read like every other stream."""

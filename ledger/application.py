@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger import merkle
 from agreement_ledger.ledger.codec import ledger_mapper
+from agreement_ledger.ledger.collection import bulk_work
 from agreement_ledger.ledger.domain import (
     Agreement,
     AgreementStream,
@@ -240,6 +241,7 @@ class Ledger(Application[Any]):
             bulk=len(batch) > 1 if bulk is None else bulk,
         )
 
+    @bulk_work()
     def append_from(
         self,
         source: Callable[[], Iterable[Submission]],
@@ -472,6 +474,7 @@ class Ledger(Application[Any]):
             stored.record["corrected_by"] = corrected_by.get(stored.record["id"], [])
         return records
 
+    @bulk_work()
     def restore(
         self,
         records: list[dict[str, Any]],
@@ -529,6 +532,7 @@ class Ledger(Application[Any]):
         leaves = [bytes.fromhex(h) for h in hashes[:size]]
         return make_proof(stored.as_json(), index, leaves)
 
+    @bulk_work()
     def verify(self, key: str | None = None, digest: dict[str, Any] | None = None) -> Verification:
         """Re-check every hash chain (or one agreement's), optionally against a digest."""
         if key is not None and next(self.store.rows(key, batch_size=1), None) is None:

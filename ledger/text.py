@@ -75,11 +75,28 @@ def unstorable(value: str) -> str | None:
 
 def check_storable(raw: Any) -> None:
     """Refuse text no supported database can store, anywhere in ``raw``, and deep nesting."""
+    if _plainly_storable_value(raw):
+        return
     for path, value in _strings(raw, "", 0):
         bad = unstorable(value)
         if bad is not None:
             where = f"field '{path}'" if path else "a field name"
             raise InvalidField(f"{where} contains {bad}, which the ledger cannot store")
+
+
+def _plainly_storable_value(raw: Any) -> bool:
+    """Whether ``raw`` shows at a glance what ``check_storable`` would find by walking it:
+    ``orjson`` (a tenth of the walk's cost) refuses a lone surrogate and writes U+0000 as
+    ``\\u0000``, and nesting is at most the number of brackets in its text. Anything
+    else (a refusal, an escape, many brackets) is left to the walk, which words the
+    problem."""
+    import orjson  # here, not above: the lean read path shows text without loading it
+
+    try:
+        text = orjson.dumps(raw)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+    return b"\\u0000" not in text and text.count(b"{") + text.count(b"[") <= MAX_DEPTH
 
 
 def _strings(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:

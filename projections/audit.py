@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from agreement_ledger.ledger.collection import bulk_work
 from agreement_ledger.ledger.errors import InvalidMoment, Rejected, StorageError, UnknownAgreement
 from agreement_ledger.ledger.worldtime import as_of_instant, as_utc_text
 from agreement_ledger.projections import store
@@ -99,6 +100,7 @@ class Audit:
         }
 
 
+@bulk_work()
 def audit(
     projector: Projector,
     now: datetime | None = None,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 
 from agreement_ledger.ledger.application import Ledger
+from agreement_ledger.ledger.collection import bulk_work
 from agreement_ledger.ledger.domain import Agreement
 from agreement_ledger.ledger.errors import WriteConflict
 from agreement_ledger.ledger.eventstore import reading, storage_faults
@@ -56,6 +57,7 @@ class Projector:
         """Processes that project a rebuild, or a catch-up of at least ``PARALLEL_FROM``
         events (1: all in this process)."""
 
+    @bulk_work()
     def catch_up(self, now: datetime | None = None) -> int:
         """Bring the read models up to date; returns how many agreements were re-projected.
 
@@ -116,6 +118,7 @@ class Projector:
         """One agreement's events (empty if unknown), read like every other stream."""
         return next(self.ledger.store.streams([key]), [])
 
+    @bulk_work()
     def rebuild(self, progress: Progress | None = None, now: datetime | None = None) -> int:
         """Drop every read-model row and project every agreement again, in one transaction.
 

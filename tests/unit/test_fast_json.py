@@ -132,3 +132,50 @@ def test_a_line_that_looks_storable_is(value: Any, ascii_only: bool) -> None:
         check_storable(json.loads(text))
     except InvalidField as refused:  # pragma: no cover - the failure this test looks for
         raise AssertionError(f"{text!r} looked storable: {refused}") from None
+
+
+DEEP = st.integers(min_value=0, max_value=40).map(lambda depth: _nested(depth))
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@settings(max_examples=500, deadline=None)
+@given(NESTED | DEEP | st.lists(DEEP, max_size=2))
+def test_an_event_that_looks_storable_is(value: Any) -> None:
+    """The quick look of ``check_storable`` (one ``orjson`` pass) never lets through what
+    the walk over every value refuses: NUL, a lone surrogate, nesting too deep."""
+    from agreement_ledger.ledger.errors import InvalidField
+    from agreement_ledger.ledger.text import _plainly_storable_value, _strings, unstorable
+
+    if not _plainly_storable_value(value):
+        return
+    try:
+        found = [text for _path, text in _strings(value, "", 0) if unstorable(text)]
+    except InvalidField as refused:  # pragma: no cover - the failure this test looks for
+        raise AssertionError(f"{value!r} looked storable: {refused}") from None
+    assert not found, f"{value!r} looked storable but holds {found}"
+
+
+def test_a_refused_event_is_refused_with_the_walks_words() -> None:
+    from agreement_ledger.ledger.errors import InvalidField
+    from agreement_ledger.ledger.text import MAX_DEPTH, check_storable
+
+    cases = {
+        "field 'note' contains U+0000": {"note": "a\x00b"},
+        "field 'fields.x[1]' contains U+D800": {"fields": {"x": ["ok", "\ud800"]}},
+        "a field name contains U+DFFF": {"\udfff": 1},
+        f"nested deeper than {MAX_DEPTH}": _nested(MAX_DEPTH + 2),
+    }
+    for words, value in cases.items():
+        try:
+            check_storable(value)
+        except InvalidField as refused:
+            assert words in str(refused)
+        else:  # pragma: no cover - the failure this test looks for
+            raise AssertionError(f"{value!r} was not refused")
+    check_storable(_nested(MAX_DEPTH))  # as deep as allowed: accepted

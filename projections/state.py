@@ -210,7 +210,7 @@ def _notices(facts: Facts, changes: list[datetime]) -> list[Notice]:
         EventKind.TERMINATION_NOTICE_SUSPENDED,
         EventKind.TERMINATION_NOTICE_WITHDRAWN,
     )
-    for fact in world_order(f for f in facts.all_facts if f.envelope.type in kinds):
+    for fact in facts.known_of_kind(*kinds):
         party = fact.envelope.fields["party"]
         if fact.envelope.type == EventKind.TERMINATION_NOTIFIED:
             notice = Notice(fact, party, facts.field_start(fact, "effective"))
@@ -470,9 +470,8 @@ def _joined_after(facts: Facts, code: str, general: Fact | None) -> bool:
     added = next(
         (
             f
-            for f in facts.all_facts
-            if f.envelope.type == EventKind.PARTY_ADDED
-            and f.envelope.fields["party"]["code"] == code
+            for f in facts.known_of_kind(EventKind.PARTY_ADDED)
+            if f.envelope.fields["party"]["code"] == code
         ),
         None,
     )
@@ -491,8 +490,8 @@ def _periods(facts: Facts, code: str, withdrawals: list[Notice]) -> list[Period]
     general = next(
         (
             f
-            for f in world_order(facts.all_facts)
-            if f.envelope.type == EventKind.ENTERED_INTO_FORCE and "party" not in f.envelope.fields
+            for f in facts.known_of_kind(EventKind.ENTERED_INTO_FORCE)
+            if "party" not in f.envelope.fields
         ),
         None,
     )

@@ -217,6 +217,20 @@ def ensure_schema(engine: Engine) -> None:
     )
 
 
+def integrity_problems(connection: Connection) -> list[str]:
+    """What SQLite's own integrity check finds wrong with the database file (nothing on
+    PostgreSQL, which checks its pages itself): an index that lost rows, a damaged page;
+    the first five problems.
+
+    A file copied over a database in use can mix pages of two copies into one that reads
+    without error; only this check sees it.
+    """
+    if connection.dialect.name != "sqlite":
+        return []
+    found = [str(row[0]) for row in connection.exec_driver_sql("PRAGMA integrity_check(5)")]
+    return [] if found == ["ok"] else found
+
+
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 

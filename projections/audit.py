@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger.collection import bulk_work
 from agreement_ledger.ledger.errors import InvalidMoment, Rejected, StorageError, UnknownAgreement
+from agreement_ledger.ledger.storage import integrity_problems
 from agreement_ledger.ledger.worldtime import as_of_instant, as_utc_text
 from agreement_ledger.projections import store
 from agreement_ledger.projections.project import Projection, project
@@ -141,6 +142,7 @@ def _audit(
         scratch = create_engine(f"sqlite:///{Path(scratch_dir) / 'scratch.db'}")
         store.metadata.create_all(scratch)
         with projector.ledger.engine.connect() as stored, scratch.begin() as fresh:
+            _check_file(result, stored)
             for projection in projector.projections(now):
                 seen.add(projection.key)
                 if projection.key in skip:
@@ -155,6 +157,19 @@ def _audit(
                     )
                 )
         scratch.dispose()
+
+
+def _check_file(result: Audit, stored: Connection) -> None:
+    problems = integrity_problems(stored)
+    if problems:
+        result.differences.append(
+            Difference(
+                "(database)",
+                "*",
+                f"SQLite's integrity check: {'; '.join(problems)}; the file is damaged: run "
+                "`ledger rebuild` if only read_* tables are named, else restore it from a backup",
+            )
+        )
 
 
 def _compare(result: Audit, projection: Projection, stored: Connection, fresh: Connection) -> None:

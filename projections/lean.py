@@ -100,12 +100,9 @@ def _reader(path: Path) -> sqlite3.Connection | None:
     return None
 
 
-def current(connection: sqlite3.Connection, now: datetime, *, exact: bool = False) -> bool:
-    """``store.up_to_date``, with the schema check ``ensure_schema`` makes first.
-
-    ``exact``: the tracked position must be the newest event's, not past it (a position
-    ahead of the log is damage, which a writer leaves to the full path to report).
-    """
+def current(connection: sqlite3.Connection, now: datetime) -> bool:
+    """``store.up_to_date``, with the schema check ``ensure_schema`` makes first (a
+    position past the log is damage, which the full path reports)."""
     schema = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     if schema != [(HEAD,)]:
         return False
@@ -117,9 +114,7 @@ def current(connection: sqlite3.Connection, now: datetime, *, exact: bool = Fals
     )
     (newest,) = connection.execute("SELECT coalesce(max(id), 0) FROM ledger_events").fetchone()
     position = tracked.get(TRACKING_NAME, -1)
-    if tracked.get(VERSION_NAME) != PROJECTION_VERSION or position < newest:
-        return False
-    if exact and position != newest:
+    if tracked.get(VERSION_NAME) != PROJECTION_VERSION or position != newest:
         return False
     changed = connection.execute(
         "SELECT 1 FROM read_agreements WHERE changes_at IS NOT NULL AND changes_at <= ? LIMIT 1",

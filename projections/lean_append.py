@@ -114,7 +114,7 @@ def _writer(path: Path) -> sqlite3.Connection | None:
 def _append_locked(
     connection: sqlite3.Connection, raw: dict[str, Any], recorded_by: str, now: datetime
 ) -> str:
-    if not lean.current(connection, now, exact=True):
+    if not lean.current(connection, now):
         raise HandOver("the read models are behind (or, damaged, ahead of the log)")
     envelope = read_envelope(raw, ignore_ledger_keys=False)
     key = envelope.agreement

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from agreement_ledger.ledger.application import Ledger
 from agreement_ledger.ledger.collection import bulk_work
 from agreement_ledger.ledger.domain import Agreement
-from agreement_ledger.ledger.errors import WriteConflict
+from agreement_ledger.ledger.errors import StorageError, WriteConflict
 from agreement_ledger.ledger.eventstore import reading, storage_faults
 from agreement_ledger.ledger.workers import PARALLEL_FROM, worker_count
 from agreement_ledger.projections import store
@@ -85,6 +85,7 @@ class Projector:
 
     def _catch_up_locked(self, connection: Connection, now: datetime) -> int:
         start = store.lock_position(connection)
+        store.check_not_ahead(start, store.head(connection))
         if store.projection_version(connection) != PROJECTION_VERSION:
             return self._rebuild_locked(connection, now)  # rows of another projection version
         touched, last = self.ledger.store.touched_since(start)
@@ -108,6 +109,16 @@ class Projector:
             if projection is not None:
                 projections.append(projection)
         return projections
+
+    def check_log_intact(self) -> None:
+        """Raise ``StorageError`` if the read models have seen events the log no longer holds
+        (see ``store.check_not_ahead``); read models that cannot be read say nothing here."""
+        try:
+            with reading(), self.ledger.engine.connect() as connection:
+                tracked, newest = store.position(connection), store.head(connection)
+        except StorageError:
+            return
+        store.check_not_ahead(tracked, newest)
 
     def keys_after(self, position: int) -> set[str]:
         """The agreements with events recorded after ``position`` (read only)."""

@@ -173,12 +173,30 @@ def up_to_date(connection: Connection, now: datetime) -> bool:
     SQLAlchemy Core only, so that a query whose read models are current needs
     neither the event store's library nor a write.
     """
-    head = connection.execute(select(func.max(EVENT_IDS.c.id))).scalar() or 0
+    tracked, newest = position(connection), head(connection)
+    check_not_ahead(tracked, newest)
     return (
         projection_version(connection) == PROJECTION_VERSION
-        and position(connection) >= head
+        and tracked == newest
         and not stale(connection, now)
     )
+
+
+def check_not_ahead(tracked: int, newest: int) -> None:
+    """Refuse read models that have seen more of the log than it holds.
+
+    The log only grows (its triggers refuse updates and deletes), so this means events
+    went missing: a database file copied over one in use, or write-ahead-log files of
+    another copy beside it. A query would otherwise answer from the read models, and an
+    append call an agreement they show "not registered".
+    """
+    if tracked > newest:
+        raise StorageError(
+            f"the read models have seen events up to {tracked} but the event log ends at "
+            f"{newest}: events are missing from the log (was the database file replaced or "
+            "copied while in use?); restore it from a backup and check it with "
+            "`ledger verify --digest`"
+        )
 
 
 def lock_position(connection: Connection) -> int:

@@ -8,9 +8,11 @@ blaming "other writers".
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -146,3 +148,98 @@ def test_control_characters_in_the_report_are_shown_visibly(cli, tmp_path):
     html = page.read_text(encoding="utf-8")
     assert "\x1b" not in html and "\u202e" not in html
     assert "Pact \\x1b[2J\\u202e" in html
+
+
+def _move_read_models_ahead(db_url: str) -> None:
+    """What a database file copied over one in use can leave: read models that have seen
+    more events than the log holds."""
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE read_tracking SET position = position + 5 WHERE name = 'read_models'")
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["show", "tisa-2014"],
+        ["list"],
+        ["append", "lost-1", "noted", "--field", "text=x", "--field", "occurred=2015"],
+        ["import", "more.jsonl"],
+    ],
+    ids=["show", "list", "append-unknown", "import-unknown"],
+)
+def test_read_models_ahead_of_the_log_say_events_are_missing(cli, db_url, command, tmp_path):
+    """Not an answer from the read models, nor "not registered": the log lost events."""
+    assert cli("import", str(EXAMPLE)).exit_code == 0
+    _move_read_models_ahead(db_url)
+    before = count_events(db_url)
+    if command[0] == "import":
+        extra = tmp_path / "more.jsonl"
+        extra.write_text(
+            json.dumps({"agreement": "lost-1", "type": "noted", "text": "x", "occurred": "2015"})
+            + "\n"
+        )
+        command = ["import", str(extra)]
+
+    result = cli(*command)
+
+    assert result.exit_code == 5, result.output
+    assert "events are missing from the log" in result.output
+    assert "restore it from a backup" in result.output
+    assert count_events(db_url) == before
+
+
+def test_the_program_says_events_are_missing_on_every_path(tmp_path):
+    """The lean read and append paths (SQLite's) hand over to the full one, which says it."""
+    db_url = f"sqlite:///{tmp_path / 'ahead.db'}"
+    env = {**os.environ, "LEDGER_DB": db_url, "LEDGER_ACTOR": "tester"}
+    program = shutil.which("ledger") or str(Path(sys.executable).parent / "ledger")
+    subprocess.run([program, "import", str(EXAMPLE)], env=env, check=True, capture_output=True)
+    _move_read_models_ahead(db_url)
+    before = count_events(db_url)
+    for args in (
+        ["show", "tisa-2014"],
+        ["append", "tisa-2014", "noted", "--field", "text=x", "--field", "occurred=2015"],
+    ):
+        done = subprocess.run([program, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 5, done.stderr
+        assert "events are missing from the log" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    # the append was checked and written before the read models refused to follow
+    assert count_events(db_url) == before + 1
+
+
+def test_audit_reports_a_file_mixed_from_two_copies(tmp_path):
+    """``cp`` of another ledger over one a process has open: SQLite later writes that
+    process's pages of the old file into the new one. The file reads without error and
+    every chain verifies; SQLite's integrity check, which the audit runs, sees it."""
+    import sqlite3
+
+    env = {**os.environ, "LEDGER_ACTOR": "tester"}
+    program = shutil.which("ledger") or str(Path(sys.executable).parent / "ledger")
+    used, empty = tmp_path / "x.db", tmp_path / "empty.db"
+    subprocess.run(
+        [program, "--db", f"sqlite:///{empty}", "list"], env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [program, "--db", f"sqlite:///{used}", "import", str(EXAMPLE)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    holder = sqlite3.connect(used, isolation_level=None)
+    for step in (1, -1):  # the read models' page goes to the write-ahead log
+        holder.execute("UPDATE read_agreements SET version = version + ?", (step,))
+    shutil.copyfile(empty, used)  # over the open file, as `cp` does
+    holder.close()  # its checkpoint writes the old page into the copied file
+
+    done = subprocess.run(
+        [program, "--db", f"sqlite:///{used}", "audit"], env=env, capture_output=True, text=True
+    )
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "integrity check" in done.stdout
+    assert "missing from index" in done.stdout

@@ -17,6 +17,7 @@ operation ends. Worker processes forked inside inherit the pace.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,27 +25,37 @@ YOUNG_THRESHOLD = 50_000
 """Allocations (net of frees) between young collections, instead of 700."""
 OLDER_THRESHOLDS = (20, 100)
 
-_depth = 0
+
+class _Pace:
+    """How many bulk operations are running (in any thread), and the pace before them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.previous = gc.get_threshold()
+
+
+_pace = _Pace()
 
 
 @contextmanager
 def bulk_work() -> Iterator[None]:
-    """Collect garbage less often while the enclosed bulk operation runs (see module)."""
-    global _depth
-    if _depth:
-        _depth += 1
-        try:
-            yield
-        finally:
-            _depth -= 1
-        return
-    previous = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
-    _depth = 1
+    """Collect garbage less often while the enclosed bulk operation runs (see module).
+
+    Bulk operations in several threads share one pace: the first to start sets it, the
+    last to end restores it.
+    """
+    with _pace.lock:
+        _pace.running += 1
+        if _pace.running == 1:
+            _pace.previous = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
     try:
         yield
     finally:
-        _depth = 0
-        gc.set_threshold(*previous)
-        gc.unfreeze()
+        with _pace.lock:
+            _pace.running -= 1
+            if _pace.running == 0:
+                gc.set_threshold(*_pace.previous)
+                gc.unfreeze()

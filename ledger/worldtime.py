@@ -226,6 +226,8 @@ class Chronology:
             for earlier in event.after:
                 if earlier in self._successors:
                     self._successors[earlier].add(event.id)
+        self._linked = any(self._successors.values())
+        """Whether any event names another in ``after`` (most agreements: none)."""
         self._reach: dict[str, frozenset[str]] = {}
         # Events with a world time by start: those definitely after an interval are the
         # ones starting at or after its end, a slice found by bisection.
@@ -245,6 +247,16 @@ class Chronology:
         cached = self._reach.get(event_id)
         if cached is not None:
             return cached
+        if not self._linked:
+            # Interval order alone is transitive (c starts after b ends, which is after
+            # b starts, which is after a ends): the events starting after ``event_id``
+            # ends are all there is.
+            occurred = self._events[event_id].occurred
+            first = (
+                len(self._starts) if occurred is None else bisect_left(self._starts, occurred.end)
+            )
+            self._reach[event_id] = result = frozenset(self._ids_by_start[first:])
+            return result
         seen: set[str] = set()
         frontier = [event_id]
         while frontier:

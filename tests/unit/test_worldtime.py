@@ -239,3 +239,39 @@ def test_definite_order_is_antisymmetric_and_matches_the_instants(a, b, zone):
         assert chronology.order("b", "a") is Order.AFTER
     if a.replace(microsecond=0) + timedelta(hours=2) <= b.replace(microsecond=0):
         assert order is Order.BEFORE
+
+
+OCCURRED_TEXTS = st.sampled_from(
+    [None, "2014", "2014-12", "2014-12-26", "2014-12-29", "2014-12-29T10:00", "2015-01-02"]
+)
+
+
+@given(
+    texts=st.lists(OCCURRED_TEXTS, min_size=1, max_size=8),
+    zones=st.lists(st.sampled_from(["UTC", "Asia/Seoul", "America/New_York"]), min_size=8),
+)
+def test_order_without_links_is_the_closure_of_interval_order(texts, zones):
+    """Without ``after`` links, order comes from intervals alone (answered without a
+    search): it is what following interval steps one by one would find."""
+    events = [_dated(f"e{i}", text, zones[i]) for i, text in enumerate(texts)]
+    chronology = Chronology(events)
+
+    def after(event: Dated) -> set[str]:
+        return {
+            other.id
+            for other in events
+            if event.occurred and other.occurred and other.occurred.start >= event.occurred.end
+        }
+
+    for a in events:
+        reach, frontier = set(), [a]
+        while frontier:
+            for found in after(frontier.pop()) - reach:
+                reach.add(found)
+                frontier.append(next(e for e in events if e.id == found))
+        for b in events:
+            expected = Order.BEFORE if b.id in reach else None
+            if expected is Order.BEFORE:
+                assert chronology.order(a.id, b.id) is Order.BEFORE
+            elif chronology.order(a.id, b.id) is Order.BEFORE:  # pragma: no cover
+                raise AssertionError(f"{a} before {b} without a step")

@@ -82,8 +82,7 @@ class Ledger:
             from agreement_ledger.projections.projector import Projector
 
             application = Application(self.url)
-            self._projector = Projector(application)
-            application.on_saved.append(self._projector.catch_up)
+            self._projector = Projector(application).attach()
         return self._projector
 
     @property
@@ -166,10 +165,9 @@ class Ledger:
         """Import JSON Lines (an export, or events as written): all or nothing by line."""
         from agreement_ledger.ledger.application import json_lines
 
-        with self._unknown_checked():
-            result = self.application.append_from(
-                lambda: json_lines(data.split(b"\n")), actor=actor or self.actor
-            )
+        result = self.application.append_from(
+            lambda: json_lines(data.split(b"\n")), actor=actor or self.actor
+        )
         return result.as_json()
 
     def import_file(self, file: BinaryIO, *, actor: str | None = None) -> dict[str, list[str]]:
@@ -177,9 +175,7 @@ class Ledger:
         events are read as they are written, so memory does not grow with the file."""
         from agreement_ledger.ledger.application import file_lines
 
-        with self._unknown_checked():
-            result = self.application.append_from(file_lines(file), actor=actor or self.actor)
-        return result.as_json()
+        return self.application.append_from(file_lines(file), actor=actor or self.actor).as_json()
 
     def submit(
         self,
@@ -189,20 +185,9 @@ class Ledger:
         ignore_ledger_keys: bool = True,
     ) -> AppendResult:
         """Append prepared submissions (what ``append`` and ``import_lines`` call)."""
-        with self._unknown_checked():
-            return self.application.append(
-                submissions, actor=actor or self.actor, ignore_ledger_keys=ignore_ledger_keys
-            )
-
-    @contextlib.contextmanager
-    def _unknown_checked(self) -> Iterator[None]:
-        """An agreement the log does not know, on a ledger whose read models have seen more
-        than the log holds, is missing from a damaged log, not unregistered: say that."""
-        try:
-            yield
-        except UnknownAgreement:
-            self.projector.check_log_intact()
-            raise
+        return self.application.append(
+            submissions, actor=actor or self.actor, ignore_ledger_keys=ignore_ledger_keys
+        )
 
     # -- reading ----------------------------------------------------------------
 

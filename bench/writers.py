@@ -34,7 +34,7 @@ def _writer(url: str, index: int, appends: int, locked: bool, start: Any, out: A
     if not locked:
         BatchingRecorder._lock_table = lambda self, session: None  # type: ignore[method-assign]
     ledger = Ledger(url)
-    ledger.on_saved.append(Projector(ledger).catch_up)
+    Projector(ledger).attach()
     key = f"writer-{index}"
     ledger.append([Submission({"agreement": key, "type": "registered", "title": key})])
     start.wait()

@@ -11,10 +11,10 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -27,7 +27,7 @@ from eventsourcing.persistence import (
     PersistenceError,
     StoredEvent,
 )
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger import merkle
@@ -98,6 +98,26 @@ READ_CHUNK = 5_000
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class ImportObserver(Protocol):
+    """Told, inside an import's transaction, of what the import wrote (the read models
+    project it from memory this way, ``projections.importing``): each agreement's whole
+    stored stream as the import lets it go, then the ids of the import's first and last
+    events. ``close`` comes last, whether the import was written or rolled back."""
+
+    def let_go(
+        self, fresh: list[Sequence[StoredEvent]], again: list[Sequence[StoredEvent]]
+    ) -> None:
+        """``fresh``: agreements this import registered, let go for the first time;
+        ``again``: the others (known before, or let go before)."""
+
+    def finish(self, first: int, last: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+ObserverFactory = Callable[[Connection], "ImportObserver | None"]
 
 
 @dataclass(frozen=True)
@@ -181,6 +201,10 @@ class Ledger(Application[Any]):
             }
         )
         self.on_saved: list[Callable[[], object]] = []
+        self.before_write: Callable[[], object] | None = None
+        """Checked before each write (the read models refuse a log that lost events)."""
+        self.import_observer: ObserverFactory | None = None
+        """Makes the observer of an import (a bulk write), given its transaction's connection."""
         self.workers = worker_count()
         """Processes that verify a large ledger (1: all in this one)."""
         self.clock: Callable[[], datetime] = _utc_now
@@ -252,15 +276,21 @@ class Ledger(Application[Any]):
     ) -> AppendResult:
         """``append`` for events read from ``source`` as they are written (an import):
         ``source`` gives them afresh on each call, so that a retry can read them again."""
-        write = self._write_bulk if bulk else self._write_batch
         recorded_by = actor or default_actor()
         problem = actor_problem(recorded_by)
         if problem is not None:
             raise InvalidActor(f"the actor {recorded_by!r} {problem}; give --actor or LEDGER_ACTOR")
+        if self.before_write is not None:
+            self.before_write()
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                with self.recorder.transaction(commit=True):  # type: ignore[attr-defined]
-                    result = write(source(), recorded_by, ignore_ledger_keys)
+                with self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
+                    if bulk:
+                        result = self._write_observed(
+                            session, source(), recorded_by, ignore_ledger_keys
+                        )
+                    else:
+                        result = self._write_batch(source(), recorded_by, ignore_ledger_keys)
             except (PersistenceError, SQLAlchemyError) as exc:
                 if not (isinstance(exc, IntegrityError) or retryable(exc)):
                     raise storage_error("cannot write to the database", exc) from None
@@ -314,8 +344,28 @@ class Ledger(Application[Any]):
         self._flush(in_hand)
         return result
 
+    def _write_observed(
+        self,
+        session: Any,
+        submissions: Iterable[Submission],
+        recorded_by: str,
+        ignore_ledger_keys: bool,
+    ) -> AppendResult:
+        """The bulk writer, with the import's observer (if any) told what it writes."""
+        make = self.import_observer
+        observer = make(session.connection()) if make is not None else None
+        try:
+            return self._write_bulk(submissions, recorded_by, ignore_ledger_keys, observer)
+        finally:
+            if observer is not None:
+                observer.close()
+
     def _write_bulk(
-        self, submissions: Iterable[Submission], recorded_by: str, ignore_ledger_keys: bool
+        self,
+        submissions: Iterable[Submission],
+        recorded_by: str,
+        ignore_ledger_keys: bool,
+        observer: ImportObserver | None = None,
     ) -> AppendResult:
         """Check every event and write it, inside the caller's transaction, without
         aggregate or event objects: one ``AgreementStream`` per agreement folds what
@@ -329,20 +379,24 @@ class Ledger(Application[Any]):
         absent: set[str] = set()
         looked_up: set[str] = set()
         streams: dict[str, AgreementStream] = {}
-        pending: list[StoredEvent] = []
+        written = _Written(observer)
         for chunk in _chunks(submissions, READ_CHUNK):
             new_keys = {_agreement_of(s.raw) for s in chunk} - looked_up - {None}
             absent |= self.store.unregistered(new_keys)
             looked_up |= new_keys  # type: ignore[arg-type]
             for submission in chunk:
-                self._write_one(
-                    submission, streams, absent, pending, result, recorded_by, ignore_ledger_keys
+                stored = self._write_one(
+                    submission, streams, absent, result, recorded_by, ignore_ledger_keys
                 )
-                if len(pending) >= BULK_CHUNK or len(streams) >= FLUSH_AGREEMENTS:
-                    self._insert(pending)
+                if stored is not None:
+                    written.add(stored)
+                if len(written.pending) >= BULK_CHUNK or len(streams) >= FLUSH_AGREEMENTS:
+                    self._insert(written)
                     if len(streams) >= FLUSH_AGREEMENTS:
+                        written.let_go(self.recorder)
                         streams.clear()
-        self._insert(pending)
+        self._insert(written)
+        written.finish(self.recorder)
         return result
 
     def _write_one(
@@ -350,12 +404,12 @@ class Ledger(Application[Any]):
         submission: Submission,
         streams: dict[str, AgreementStream],
         absent: set[str],
-        pending: list[StoredEvent],
         result: AppendResult,
         recorded_by: str,
         ignore_ledger_keys: bool,
-    ) -> None:
-        """Check one event against its agreement's stream, and stage its stored row."""
+    ) -> StoredEvent | None:
+        """Check one event against its agreement's stream; its stored row, to write
+        (``None``: a repeat, nothing to write)."""
         try:
             envelope = read_envelope(
                 submission.raw, ignore_ledger_keys=ignore_ledger_keys, checked=submission.checked
@@ -374,11 +428,12 @@ class Ledger(Application[Any]):
             ) from None
         if prepared is None:
             result.skipped.append(str(envelope.id))
-            return
-        pending.append(self.store.stored_event(prepared, now))
+            return None
+        stored = self.store.stored_event(prepared, now)
         stream.fold_prepared(prepared)
         absent.discard(envelope.agreement)  # registered now: read it back if let go
         result.appended.append(prepared.event_id)
+        return stored
 
     def _stream_of(self, key: str, absent: set[str]) -> AgreementStream:
         """The stream of ``key`` as stored (read through this transaction), or a new one."""
@@ -389,10 +444,10 @@ class Ledger(Application[Any]):
             absent.add(key)
         return AgreementStream(key)
 
-    def _insert(self, pending: list[StoredEvent]) -> None:
-        if pending:
-            self.recorder.insert_events(pending)
-            pending.clear()
+    def _insert(self, written: _Written) -> None:
+        if written.pending:
+            ids = self.recorder.insert_events(written.pending)
+            written.inserted(ids or [])
 
     def _check_one(
         self,
@@ -583,6 +638,53 @@ class Ledger(Application[Any]):
         )
         document["verified"] = checked.ok
         return document
+
+
+class _Written:
+    """What the bulk writer has staged and written, and what its observer is told.
+
+    Rows wait in ``pending`` until inserted. With an observer, each agreement's rows
+    written since it was taken in hand are kept until it is let go; then the observer
+    gets its whole stored stream: those rows when they begin at version 1 (an agreement
+    this import registered, in hand since), else the stream as this transaction reads it.
+    """
+
+    def __init__(self, observer: ImportObserver | None) -> None:
+        self.observer = observer
+        self.pending: list[StoredEvent] = []
+        self.held: dict[UUID | str, list[StoredEvent]] = {}
+        self.first = self.last = 0
+
+    def add(self, stored: StoredEvent) -> None:
+        self.pending.append(stored)
+        if self.observer is not None:
+            self.held.setdefault(stored.originator_id, []).append(stored)
+
+    def inserted(self, ids: Sequence[int]) -> None:
+        if ids:
+            self.first = self.first or ids[0]
+            self.last = ids[-1]
+        self.pending.clear()
+
+    def let_go(self, recorder: ApplicationRecorder) -> None:
+        """Tell the observer of the agreements in hand (their rows are written)."""
+        if self.observer is None or not self.held:
+            return
+        fresh: list[Sequence[StoredEvent]] = [
+            rows for rows in self.held.values() if rows[0].originator_version == 1
+        ]
+        again: list[Sequence[StoredEvent]] = [
+            recorder.select_events(stream_id)
+            for stream_id, rows in self.held.items()
+            if rows[0].originator_version > 1
+        ]
+        self.held.clear()
+        self.observer.let_go(fresh, again)
+
+    def finish(self, recorder: ApplicationRecorder) -> None:
+        self.let_go(recorder)
+        if self.observer is not None and self.last:
+            self.observer.finish(self.first, self.last)
 
 
 class StoredButNotProjected(StorageError):

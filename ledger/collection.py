@@ -33,6 +33,9 @@ class _Pace:
         self.lock = threading.Lock()
         self.running = 0
         self.previous = gc.get_threshold()
+        self.froze = False
+        """Whether the first bulk operation froze what was alive (not if the program had:
+        unfreezing would undo its own freeze, which a server may need before forking)."""
 
 
 _pace = _Pace()
@@ -49,7 +52,9 @@ def bulk_work() -> Iterator[None]:
         _pace.running += 1
         if _pace.running == 1:
             _pace.previous = gc.get_threshold()
-            gc.freeze()
+            _pace.froze = gc.get_freeze_count() == 0
+            if _pace.froze:
+                gc.freeze()
             gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
     try:
         yield
@@ -58,4 +63,5 @@ def bulk_work() -> Iterator[None]:
             _pace.running -= 1
             if _pace.running == 0:
                 gc.set_threshold(*_pace.previous)
-                gc.unfreeze()
+                if _pace.froze:
+                    gc.unfreeze()

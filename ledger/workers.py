@@ -28,6 +28,12 @@ S = TypeVar("S")
 PARALLEL_FROM = 20_000
 """Events from which work is spread: below, starting workers costs more than it saves."""
 WAIT_SECONDS = 1.0
+INBOX = 64
+"""Items waiting for one pool worker at most (an import lets go of agreements in bursts)."""
+NICER = 10
+"""How much less a pool's worker is scheduled than the process feeding it: on a machine
+with as many busy processes as cores, the feeding process (an import writing) is the one
+everything waits for; the workers take what it leaves."""
 FINISHED = "finished"
 FAILED = "failed"
 
@@ -101,7 +107,106 @@ def _run(work: Work[S], index: int, share: S, messages: Any) -> None:
         messages.put((index, FINISHED, None))
     except KeyboardInterrupt:  # Ctrl-C reached the whole group: the caller stops us all
         return
-    except LedgerError as error:
-        messages.put((index, FAILED, str(error)))
     except Exception as error:  # reported by the caller as one line, never a traceback
-        messages.put((index, FAILED, f"a worker process failed ({type(error).__name__}: {error})"))
+        messages.put((index, FAILED, _failure(error)))
+
+
+def _failure(error: Exception) -> str:
+    """A worker's failure as the one line the caller raises."""
+    if isinstance(error, LedgerError):
+        return str(error)
+    return f"a worker process failed ({type(error).__name__}: {error})"
+
+
+class Pool:
+    """Forked workers that live as long as a piece of work feeds them (an import):
+    ``send(index, item)`` gives worker ``index`` an item, which it turns into one result
+    with ``work``; items sent to one worker are done in the order sent, so a caller that
+    sends everything about one thing to the same worker gets its results in order.
+
+    ``ready()`` yields the results that have arrived; ``finish()`` waits for all of them.
+    A worker's failure is a ``StorageError`` (one line) from either; ``close()`` stops
+    the workers whatever happened.
+    """
+
+    def __init__(self, work: Callable[[Any], Any], count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self._inboxes: list[Any] = [context.Queue(maxsize=INBOX) for _ in range(count)]
+        self._results: Any = context.Queue()  # unbounded: a worker never waits to give back
+        self._workers = [
+            context.Process(target=_serve, args=(work, index, inbox, self._results), daemon=True)
+            for index, inbox in enumerate(self._inboxes)
+        ]
+        for worker in self._workers:
+            worker.start()
+        self._finished = 0
+
+    @property
+    def size(self) -> int:
+        return len(self._workers)
+
+    def send(self, index: int, item: Any) -> None:
+        """Give worker ``index`` an item (waits while it has ``INBOX`` waiting)."""
+        while True:
+            try:
+                self._inboxes[index].put(item, timeout=WAIT_SECONDS)
+                return
+            except queues.Full:
+                self._check_alive()
+
+    def ready(self) -> Iterator[Any]:
+        """The results that have arrived, without waiting."""
+        while True:
+            try:
+                message = self._results.get_nowait()
+            except queues.Empty:
+                return
+            yield from self._result_of(message)
+
+    def finish(self) -> Iterator[Any]:
+        """Every result still to come, once each worker has done all it was sent."""
+        for inbox in self._inboxes:
+            inbox.put(None)
+        while self._finished < len(self._workers):
+            try:
+                message = self._results.get(timeout=WAIT_SECONDS)
+            except queues.Empty:
+                self._check_alive()
+                continue
+            yield from self._result_of(message)
+
+    def close(self) -> None:
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        for inbox in self._inboxes:
+            inbox.cancel_join_thread()
+            inbox.close()
+        self._results.close()
+
+    def _result_of(self, message: tuple[str, Any]) -> Iterator[Any]:
+        kind, payload = message
+        if kind == FINISHED:
+            self._finished += 1
+        elif kind == FAILED:
+            raise StorageError(payload)
+        else:
+            yield payload
+
+    def _check_alive(self) -> None:
+        if any(w.exitcode not in (None, 0) for w in self._workers):
+            raise StorageError("a worker process stopped unexpectedly; nothing was written")
+
+
+def _serve(work: Callable[[Any], Any], index: int, inbox: Any, results: Any) -> None:
+    """In a pool's worker: do each item sent until told to stop (``None``)."""
+    os.nice(NICER)
+    try:
+        while (item := inbox.get()) is not None:
+            results.put(("result", work(item)))
+        results.put((FINISHED, None))
+    except KeyboardInterrupt:  # Ctrl-C reached the whole group: the caller stops us all
+        return
+    except Exception as error:  # reported by the caller as one line, never a traceback
+        results.put((FAILED, _failure(error)))

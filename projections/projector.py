@@ -25,6 +25,7 @@ from agreement_ledger.ledger.errors import StorageError, WriteConflict
 from agreement_ledger.ledger.eventstore import reading, storage_faults
 from agreement_ledger.ledger.workers import PARALLEL_FROM, worker_count
 from agreement_ledger.projections import store
+from agreement_ledger.projections.importing import ImportProjection
 from agreement_ledger.projections.parallel import projected_rows, shares_by_key, shares_by_range
 from agreement_ledger.projections.project import Projection, project
 from agreement_ledger.projections.version import PROJECTION_VERSION
@@ -57,7 +58,6 @@ class Projector:
         """Processes that project a rebuild, or a catch-up of at least ``PARALLEL_FROM``
         events (1: all in this process)."""
 
-    @bulk_work()
     def catch_up(self, now: datetime | None = None) -> int:
         """Bring the read models up to date; returns how many agreements were re-projected.
 
@@ -68,6 +68,10 @@ class Projector:
         now = now or datetime.now(UTC)
         if self._up_to_date(now):
             return 0
+        with bulk_work():
+            return self._catch_up(now)
+
+    def _catch_up(self, now: datetime) -> int:
         for attempt in range(ATTEMPTS):
             try:
                 with writing(), self.ledger.engine.begin() as connection:
@@ -110,9 +114,37 @@ class Projector:
                 projections.append(projection)
         return projections
 
+    def attach(self) -> Projector:
+        """Keep the ledger's read models current as it writes: an import is projected while
+        it writes (``projections.importing``), and every write is followed by a catch-up."""
+        self.ledger.before_write = self.check_log_intact
+        self.ledger.import_observer = self.import_observer
+        self.ledger.on_saved.append(self.catch_up)
+        return self
+
+    def import_observer(self, connection: Connection) -> ImportProjection | None:
+        """The projection of an import about to write through ``connection``, if the read
+        models are current (looked at first through another connection, so that damaged
+        read models never fail the import: the catch-up after it reports them)."""
+        try:
+            with reading(), self.ledger.engine.connect() as looking:
+                current = store.position(looking) == store.head(looking)
+                store.projection_version(looking)
+        except StorageError:
+            return None
+        if not current:
+            return None
+        return ImportProjection.begin(
+            connection, self.ledger.mapper, datetime.now(UTC), self.workers
+        )
+
     def check_log_intact(self) -> None:
         """Raise ``StorageError`` if the read models have seen events the log no longer holds
-        (see ``store.check_not_ahead``); read models that cannot be read say nothing here."""
+        (see ``store.check_not_ahead``); read models that cannot be read say nothing here.
+
+        Run before every write: an event written to such a log would take the id of one
+        the read models have seen, and once the ids caught up with the tracked position the
+        read models would look current again, with the missing events never noticed."""
         try:
             with reading(), self.ledger.engine.connect() as connection:
                 tracked, newest = store.position(connection), store.head(connection)

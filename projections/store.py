@@ -158,6 +158,12 @@ def head(connection: Connection) -> int:
     return int(connection.execute(select(func.max(EVENT_IDS.c.id))).scalar() or 0)
 
 
+def newest_before(connection: Connection, event: int) -> int:
+    """The position of the newest event stored before position ``event`` (0: none)."""
+    newest = select(func.max(EVENT_IDS.c.id)).where(EVENT_IDS.c.id < event)
+    return int(connection.execute(newest).scalar() or 0)
+
+
 @guarded
 def read_only(connection: Connection) -> bool:
     """Whether this database is a read-only replica (a PostgreSQL hot standby)."""

@@ -18,7 +18,7 @@ from agreement_ledger.projections.projector import Projector
 
 def main(db: str, key: str, count: int, name: str) -> int:
     ledger = Ledger(db)
-    ledger.on_saved.append(Projector(ledger).catch_up)
+    Projector(ledger).attach()
     try:
         for n in range(count):
             ledger.append(

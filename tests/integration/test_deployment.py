@@ -40,7 +40,7 @@ def test_the_application_role_may_append_but_not_update_or_delete(pg_url):
     app_url = make_url(pg_url).set(username="ledger_app").render_as_string(hide_password=False)
     try:
         ledger = Ledger(app_url)
-        ledger.on_saved.append(Projector(ledger).catch_up)
+        Projector(ledger).attach()
         ledger.append(Submission(line) for line in example_lines())
         assert ledger.verify().ok
         engine = create_engine(app_url)

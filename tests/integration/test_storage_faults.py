@@ -167,12 +167,15 @@ def _move_read_models_ahead(db_url: str) -> None:
         ["show", "tisa-2014"],
         ["list"],
         ["append", "lost-1", "noted", "--field", "text=x", "--field", "occurred=2015"],
+        ["append", "tisa-2014", "noted", "--field", "text=x", "--field", "occurred=2015"],
         ["import", "more.jsonl"],
     ],
-    ids=["show", "list", "append-unknown", "import-unknown"],
+    ids=["show", "list", "append-unknown", "append-known", "import"],
 )
 def test_read_models_ahead_of_the_log_say_events_are_missing(cli, db_url, command, tmp_path):
-    """Not an answer from the read models, nor "not registered": the log lost events."""
+    """Not an answer from the read models, nor "not registered": the log lost events. And
+    nothing is written to it: its ids would catch up with the read models' position, which
+    would then look current, the lost events never noticed again."""
     assert cli("import", str(EXAMPLE)).exit_code == 0
     _move_read_models_ahead(db_url)
     before = count_events(db_url)
@@ -208,8 +211,7 @@ def test_the_program_says_events_are_missing_on_every_path(tmp_path):
         assert done.returncode == 5, done.stderr
         assert "events are missing from the log" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
-    # the append was checked and written before the read models refused to follow
-    assert count_events(db_url) == before + 1
+    assert count_events(db_url) == before
 
 
 def test_audit_reports_a_file_mixed_from_two_copies(tmp_path):

@@ -50,3 +50,15 @@ def test_an_import_leaves_the_callers_pace_as_it_found_it(tmp_path: Path) -> Non
     ledger.close()
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_freeze_of_the_callers_own_is_left_in_place() -> None:
+    """A server that freezes before forking keeps its objects frozen through bulk work."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with bulk_work():
+            pass
+        assert gc.get_freeze_count() > frozen // 2  # not unfrozen (some may have died)
+    finally:
+        gc.unfreeze()

@@ -28,7 +28,7 @@ S = TypeVar("S")
 PARALLEL_FROM = 20_000
 """Events from which work is spread: below, starting workers costs more than it saves."""
 WAIT_SECONDS = 1.0
-INBOX = 64
+INBOX = 8
 """Items waiting for one pool worker at most (an import lets go of agreements in bursts)."""
 NICER = 10
 """How much less a pool's worker is scheduled than the process feeding it: on a machine
@@ -124,7 +124,10 @@ class Pool:
     with ``work``; items sent to one worker are done in the order sent, so a caller that
     sends everything about one thing to the same worker gets its results in order.
 
-    ``ready()`` yields the results that have arrived; ``finish()`` waits for all of them.
+    ``ready(keep)`` yields the results that have arrived, waiting while more than ``keep``
+    items are still being worked on (their results would pile up in the workers'
+    buffers, since a worker's results are sent one at a time as the reader takes them);
+    ``finish()`` waits for all of them.
     A worker's failure is a ``StorageError`` (one line) from either; ``close()`` stops
     the workers whatever happened.
     """
@@ -140,6 +143,8 @@ class Pool:
         for worker in self._workers:
             worker.start()
         self._finished = 0
+        self._outstanding = 0
+        """Items sent whose result has not come back."""
 
     @property
     def size(self) -> int:
@@ -147,6 +152,10 @@ class Pool:
 
     def send(self, index: int, item: Any) -> None:
         """Give worker ``index`` an item (waits while it has ``INBOX`` waiting)."""
+        self._put(index, item)
+        self._outstanding += 1
+
+    def _put(self, index: int, item: Any) -> None:
         while True:
             try:
                 self._inboxes[index].put(item, timeout=WAIT_SECONDS)
@@ -154,19 +163,26 @@ class Pool:
             except queues.Full:
                 self._check_alive()
 
-    def ready(self) -> Iterator[Any]:
-        """The results that have arrived, without waiting."""
+    def ready(self, keep: int) -> Iterator[Any]:
+        """The results that have arrived, and more until at most ``keep`` items are left
+        being worked on."""
         while True:
             try:
-                message = self._results.get_nowait()
+                if self._outstanding > keep:
+                    message = self._results.get(timeout=WAIT_SECONDS)
+                else:
+                    message = self._results.get_nowait()
             except queues.Empty:
-                return
+                if self._outstanding <= keep:
+                    return
+                self._check_alive()
+                continue
             yield from self._result_of(message)
 
     def finish(self) -> Iterator[Any]:
         """Every result still to come, once each worker has done all it was sent."""
-        for inbox in self._inboxes:
-            inbox.put(None)
+        for index in range(len(self._inboxes)):
+            self._put(index, None)
         while self._finished < len(self._workers):
             try:
                 message = self._results.get(timeout=WAIT_SECONDS)
@@ -192,6 +208,7 @@ class Pool:
         elif kind == FAILED:
             raise StorageError(payload)
         else:
+            self._outstanding -= 1
             yield payload
 
     def _check_alive(self) -> None:

@@ -40,6 +40,10 @@ CHUNK = 200
 POOL_FROM = 5_000
 """Events let go at once from which workers start (fewer: projected in this process)."""
 
+AHEAD = 4
+"""Messages a worker may have in hand or waiting while the import goes on writing (more,
+and the import waits: memory stays bounded however far the workers fall behind)."""
+
 Done = tuple[list[str], Prepared]
 """An agreement's keys and their read-model rows, ready to write."""
 
@@ -94,7 +98,7 @@ class ImportProjection:
         for index, share in _shares(streams, self.pool.size):
             for first in range(0, len(share), CHUNK):
                 self.pool.send(index, share[first : first + CHUNK])
-        self._from_pool(lambda pool: pool.ready())
+        self._from_pool(lambda pool: pool.ready(keep=AHEAD * pool.size))
 
     def finish(self, first: int, last: int) -> None:
         """Write what is still to come, and move the position to ``last`` if no other

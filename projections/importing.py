@@ -40,9 +40,10 @@ CHUNK = 200
 POOL_FROM = 5_000
 """Events let go at once from which workers start (fewer: projected in this process)."""
 
-AHEAD = 4
-"""Messages a worker may have in hand or waiting while the import goes on writing (more,
-and the import waits: memory stays bounded however far the workers fall behind)."""
+AHEAD = 64
+"""Messages a worker may have in hand, waiting or done but not yet read while the import
+goes on writing (more, and the import waits: memory stays bounded however far the
+workers fall behind; see docs/decisions.md for the measurements)."""
 
 Done = tuple[list[str], Prepared]
 """An agreement's keys and their read-model rows, ready to write."""

@@ -104,7 +104,10 @@ class ImportObserver(Protocol):
     """Told, inside an import's transaction, of what the import wrote (the read models
     project it from memory this way, ``projections.importing``): each agreement's whole
     stored stream as the import lets it go, then the ids of the import's first and last
-    events. ``close`` comes last, whether the import was written or rolled back."""
+    events. ``close`` comes last, whether the import was written or rolled back. Once
+    ``active`` is false it wants nothing more (the catch-up after the import will do it)."""
+
+    active: bool
 
     def let_go(
         self, fresh: list[Sequence[StoredEvent]], again: list[Sequence[StoredEvent]]
@@ -657,7 +660,7 @@ class _Written:
 
     def add(self, stored: StoredEvent) -> None:
         self.pending.append(stored)
-        if self.observer is not None:
+        if self.observer is not None and self.observer.active:
             self.held.setdefault(stored.originator_id, []).append(stored)
 
     def inserted(self, ids: Sequence[int]) -> None:
@@ -668,7 +671,8 @@ class _Written:
 
     def let_go(self, recorder: ApplicationRecorder) -> None:
         """Tell the observer of the agreements in hand (their rows are written)."""
-        if self.observer is None or not self.held:
+        if self.observer is None or not self.observer.active or not self.held:
+            self.held.clear()
             return
         fresh: list[Sequence[StoredEvent]] = [
             rows for rows in self.held.values() if rows[0].originator_version == 1

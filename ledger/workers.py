@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue as queues
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
@@ -125,105 +128,168 @@ class Pool:
     sends everything about one thing to the same worker gets its results in order.
 
     ``ready(keep)`` yields the results that have arrived, waiting while more than ``keep``
-    items are still being worked on (their results would pile up in the workers'
-    buffers, since a worker's results are sent one at a time as the reader takes them);
-    ``finish()`` waits for all of them.
-    A worker's failure is a ``StorageError`` (one line) from either; ``close()`` stops
-    the workers whatever happened.
+    items are still being worked on (so that memory stays bounded however far the
+    workers fall behind); ``finish()`` waits for all of them. A worker's failure, or a
+    worker that stops without finishing (killed, interrupted alone), is a
+    ``StorageError`` (one line) from any of them, never a hang; ``close()`` stops the
+    workers and removes what they left, whatever happened.
+
+    Items and results travel as files in a folder of the pool's, pickled by the process
+    that made them; the queues carry only their names. A name is written to a pipe at
+    once, whole, so a worker killed while sending cannot leave half a message for the
+    caller to wait on, and a value that cannot be pickled fails in the worker, as a
+    failure, instead of vanishing in a queue's background thread. A worker whose caller
+    died stops by itself.
     """
 
     def __init__(self, work: Callable[[Any], Any], count: int) -> None:
         context = multiprocessing.get_context("fork")
+        self._folder = tempfile.mkdtemp(prefix="ledger-pool-")
         self._inboxes: list[Any] = [context.Queue(maxsize=INBOX) for _ in range(count)]
-        self._results: Any = context.Queue()  # unbounded: a worker never waits to give back
-        self._workers = [
-            context.Process(target=_serve, args=(work, index, inbox, self._results), daemon=True)
-            for index, inbox in enumerate(self._inboxes)
-        ]
-        for worker in self._workers:
-            worker.start()
-        self._finished = 0
+        self._results: Any = context.Queue()
+        self._done = [False] * count
+        self._arrived: list[Any] = []
         self._outstanding = 0
-        """Items sent whose result has not come back."""
+        """Items sent whose result has not been read."""
+        self._workers: list[Any] = []
+        try:
+            for index, inbox in enumerate(self._inboxes):
+                worker = context.Process(
+                    target=_serve,
+                    args=(work, index, inbox, self._results, self._folder, os.getpid()),
+                    daemon=True,
+                )
+                worker.start()
+                self._workers.append(worker)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def size(self) -> int:
-        return len(self._workers)
+        return len(self._inboxes)
 
     def send(self, index: int, item: Any) -> None:
         """Give worker ``index`` an item (waits while it has ``INBOX`` waiting)."""
-        self._put(index, item)
+        self._put(index, _spill(self._folder, item))
         self._outstanding += 1
-
-    def _put(self, index: int, item: Any) -> None:
-        while True:
-            try:
-                self._inboxes[index].put(item, timeout=WAIT_SECONDS)
-                return
-            except queues.Full:
-                self._check_alive()
 
     def ready(self, keep: int) -> Iterator[Any]:
         """The results that have arrived, and more until at most ``keep`` items are left
         being worked on."""
-        while True:
-            try:
-                if self._outstanding > keep:
-                    message = self._results.get(timeout=WAIT_SECONDS)
-                else:
-                    message = self._results.get_nowait()
-            except queues.Empty:
-                if self._outstanding <= keep:
-                    return
-                self._check_alive()
-                continue
-            yield from self._result_of(message)
+        self._take_arrived(wait=False)
+        while self._outstanding - len(self._arrived) > keep:
+            self._take_arrived(wait=True)
+        yield from self._results_arrived()
 
     def finish(self) -> Iterator[Any]:
         """Every result still to come, once each worker has done all it was sent."""
-        for index in range(len(self._inboxes)):
+        for index in range(self.size):
             self._put(index, None)
-        while self._finished < len(self._workers):
-            try:
-                message = self._results.get(timeout=WAIT_SECONDS)
-            except queues.Empty:
-                self._check_alive()
-                continue
-            yield from self._result_of(message)
+        while not all(self._done):
+            self._take_arrived(wait=True)
+            yield from self._results_arrived()
+        self._take_arrived(wait=False)
+        yield from self._results_arrived()
 
     def close(self) -> None:
         for worker in self._workers:
             if worker.is_alive():
                 worker.terminate()
             worker.join()
-        for inbox in self._inboxes:
-            inbox.cancel_join_thread()
-            inbox.close()
-        self._results.close()
+        for queue in [*self._inboxes, self._results]:
+            queue.cancel_join_thread()
+            queue.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
-    def _result_of(self, message: tuple[str, Any]) -> Iterator[Any]:
-        kind, payload = message
+    def _put(self, index: int, name: str | None) -> None:
+        while True:
+            try:
+                self._inboxes[index].put(name, timeout=WAIT_SECONDS)
+                return
+            except queues.Full:
+                self._check_alive()
+
+    def _take_arrived(self, *, wait: bool) -> None:
+        """Read the messages that have arrived (with ``wait``: at least one, unless a
+        worker stopped without finishing, which raises)."""
+        while True:
+            try:
+                message = (
+                    self._results.get(timeout=WAIT_SECONDS)
+                    if wait
+                    else (self._results.get_nowait())
+                )
+            except queues.Empty:
+                if not wait:
+                    return
+                self._check_alive()
+                continue
+            self._note(message)
+            wait = False
+
+    def _note(self, message: tuple[int, str, Any]) -> None:
+        index, kind, payload = message
         if kind == FINISHED:
-            self._finished += 1
+            self._done[index] = True
         elif kind == FAILED:
             raise StorageError(payload)
         else:
+            self._arrived.append(payload)
+
+    def _results_arrived(self) -> Iterator[Any]:
+        while self._arrived:
+            name = self._arrived.pop(0)
             self._outstanding -= 1
-            yield payload
+            yield _load(name)
 
     def _check_alive(self) -> None:
-        if any(w.exitcode not in (None, 0) for w in self._workers):
+        """Raise if a worker stopped without saying it finished (its last messages, sent
+        before it stopped, are read first)."""
+        stopped = [i for i, w in enumerate(self._workers) if w.exitcode is not None]
+        if not any(not self._done[i] for i in stopped):
+            return
+        self._take_arrived(wait=False)
+        if any(not self._done[i] for i in stopped):
             raise StorageError("a worker process stopped unexpectedly; nothing was written")
 
 
-def _serve(work: Callable[[Any], Any], index: int, inbox: Any, results: Any) -> None:
-    """In a pool's worker: do each item sent until told to stop (``None``)."""
+def _spill(folder: str, value: Any) -> str:
+    """``value`` pickled into a new file of ``folder``; the file's name."""
+    descriptor, name = tempfile.mkstemp(dir=folder)
+    with os.fdopen(descriptor, "wb") as file:
+        pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+    return name
+
+
+def _load(name: str) -> Any:
+    """The value spilled to ``name``, and the file gone."""
+    with open(name, "rb") as file:
+        value = pickle.load(file)
+    os.unlink(name)
+    return value
+
+
+def _serve(
+    work: Callable[[Any], Any], index: int, inbox: Any, results: Any, folder: str, caller: int
+) -> None:
+    """In a pool's worker: do each item sent until told to stop (``None``), or until the
+    process that feeds it is gone."""
     os.nice(NICER)
     try:
-        while (item := inbox.get()) is not None:
-            results.put(("result", work(item)))
-        results.put((FINISHED, None))
-    except KeyboardInterrupt:  # Ctrl-C reached the whole group: the caller stops us all
+        while True:
+            try:
+                name = inbox.get(timeout=WAIT_SECONDS)
+            except queues.Empty:
+                if os.getppid() != caller:  # the caller died without closing the pool
+                    shutil.rmtree(folder, ignore_errors=True)
+                    return
+                continue
+            if name is None:
+                results.put((index, FINISHED, None))
+                return
+            results.put((index, "result", _spill(folder, work(_load(name)))))
+    except KeyboardInterrupt:  # Ctrl-C: the caller stops too, or sees that this one stopped
         return
     except Exception as error:  # reported by the caller as one line, never a traceback
-        results.put((FAILED, _failure(error)))
+        results.put((index, FAILED, _failure(error)))

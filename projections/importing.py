@@ -20,7 +20,7 @@ only one process, is projected in this process.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -94,12 +94,13 @@ class ImportProjection:
                 return
             self._write([done])
             return
-        if self.pool is None:
-            self.pool = Pool(self.rows_of, self.workers)
-        for index, share in _shares(streams, self.pool.size):
+        self._from_pool(lambda pool: self._hand_over(pool, streams))
+
+    def _hand_over(self, pool: Pool, streams: list[Sequence[StoredEvent]]) -> Iterator[Done]:
+        for index, share in _shares(streams, pool.size):
             for first in range(0, len(share), CHUNK):
-                self.pool.send(index, share[first : first + CHUNK])
-        self._from_pool(lambda pool: pool.ready(keep=AHEAD * pool.size))
+                pool.send(index, share[first : first + CHUNK])
+        return pool.ready(keep=AHEAD * pool.size)
 
     def finish(self, first: int, last: int) -> None:
         """Write what is still to come, and move the position to ``last`` if no other
@@ -126,11 +127,21 @@ class ImportProjection:
                 projections.append(projection)
         return keys, store.prepare(self.connection.dialect, projections)
 
-    def _from_pool(self, results: Any) -> None:
-        assert self.pool is not None
+    def _from_pool(self, results: Callable[[Pool], Iterator[Done]]) -> None:
+        """Write the rows ``results`` gives from the pool (a failure writing them fails
+        the import)."""
+        for done in self._surviving(results):
+            self._write([done])
+
+    def _surviving(self, results: Callable[[Pool], Iterator[Done]]) -> Iterator[Done]:
+        """What ``results`` gives from the pool, started if need be. A pool that cannot
+        start, or a worker that fails or stops, ends the projecting: the catch-up after
+        the import redoes it."""
         try:
-            self._write(results(self.pool))
-        except StorageError:  # a worker failed: the catch-up after the import redoes it
+            if self.pool is None:
+                self.pool = Pool(self.rows_of, self.workers)
+            yield from results(self.pool)
+        except (StorageError, OSError):
             self.active = False
             self.close()
 

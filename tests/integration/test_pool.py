@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -78,3 +80,55 @@ def test_a_worker_killed_with_a_full_inbox_does_not_hang_the_finish() -> None:
             list(pool.finish())
     finally:
         pool.close()
+
+
+def test_a_worker_interrupted_alone_is_one_line_not_a_hang() -> None:
+    """Ctrl-C that reaches a worker only (a server handling SIGINT itself): it stops
+    without finishing, and exits 0; that is a failure, not a wait for ever."""
+    pool = Pool(lambda item: (time.sleep(0.5), item)[1], 1)
+    try:
+        pool.send(0, 1)
+        time.sleep(0.2)
+        os.kill(pool._workers[0].pid, signal.SIGINT)  # the interruption under test
+        with pytest.raises(StorageError, match="stopped unexpectedly"):
+            list(pool.finish())
+    finally:
+        pool.close()
+
+
+def test_a_result_that_cannot_be_sent_is_a_failure() -> None:
+    pool = Pool(lambda item: lambda: item, 1)  # a function cannot be pickled
+    try:
+        pool.send(0, 1)
+        with pytest.raises(StorageError, match="a worker process failed"):
+            list(pool.finish())
+    finally:
+        pool.close()
+
+
+def test_workers_stop_by_themselves_when_their_caller_dies() -> None:
+    """A caller killed outright (the OOM killer, SIGKILL) leaves no worker, and no spilled
+    file, behind."""
+    script = (
+        "import os, sys\n"
+        "from agreement_ledger.ledger.workers import Pool\n"
+        "pool = Pool(lambda item: item, 2)\n"
+        "print(pool._folder, ' '.join(str(w.pid) for w in pool._workers), flush=True)\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    folder, *pids = done.stdout.split()
+    assert len(pids) == 2
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(int(pid)) for pid in pids):
+        time.sleep(0.2)
+    assert not any(_alive(int(pid)) for pid in pids)
+    assert not os.path.exists(folder)  # and what was spilled for them is gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

@@ -131,8 +131,8 @@ class Pool:
     items are still being worked on (so that memory stays bounded however far the
     workers fall behind); ``finish()`` waits for all of them. A worker's failure, or a
     worker that stops without finishing (killed, interrupted alone), is a
-    ``StorageError`` (one line) from any of them, never a hang; ``close()`` stops the
-    workers and removes what they left, whatever happened.
+    ``StorageError`` (one line) from any of them, never a hang; ``close()`` (or leaving a
+    ``with`` block) stops the workers and removes what they left, whatever happened.
 
     Items and results travel as files in a folder of the pool's, pickled by the process
     that made them; the queues carry only their names. A name is written to a pipe at
@@ -164,6 +164,12 @@ class Pool:
         except BaseException:
             self.close()
             raise
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def size(self) -> int:

@@ -126,13 +126,8 @@ class Projector:
         """The projection of an import about to write through ``connection``, if the read
         models are current (looked at first through another connection, so that damaged
         read models never fail the import: the catch-up after it reports them)."""
-        try:
-            with reading(), self.ledger.engine.connect() as looking:
-                current = store.position(looking) == store.head(looking)
-                store.projection_version(looking)
-        except StorageError:
-            return None
-        if not current:
+        seen = self._position_and_head()
+        if seen is None or seen[0] != seen[1]:
             return None
         return ImportProjection.begin(
             connection, self.ledger.mapper, datetime.now(UTC), self.workers
@@ -145,12 +140,19 @@ class Projector:
         Run before every write: an event written to such a log would take the id of one
         the read models have seen, and once the ids caught up with the tracked position the
         read models would look current again, with the missing events never noticed."""
+        seen = self._position_and_head()
+        if seen is not None:
+            store.check_not_ahead(*seen)
+
+    def _position_and_head(self) -> tuple[int, int] | None:
+        """The tracked position and the newest event's, read through a connection of their
+        own; ``None`` when the read models cannot be read (the catch-up reports that)."""
         try:
             with reading(), self.ledger.engine.connect() as connection:
-                tracked, newest = store.position(connection), store.head(connection)
+                store.projection_version(connection)  # readable too: an import reads it
+                return store.position(connection), store.head(connection)
         except StorageError:
-            return
-        store.check_not_ahead(tracked, newest)
+            return None
 
     def keys_after(self, position: int) -> set[str]:
         """The agreements with events recorded after ``position`` (read only)."""

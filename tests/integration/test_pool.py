@@ -22,13 +22,10 @@ def square(item: int) -> int:
 
 
 def test_results_come_back_in_the_order_sent_to_each_worker() -> None:
-    pool = Pool(lambda item: item, 2)
-    try:
+    with Pool(lambda item: item, 2) as pool:
         for n in range(40):
             pool.send(n % 2, n)
         results = [*pool.ready(keep=10), *pool.finish()]
-    finally:
-        pool.close()
     assert sorted(results) == list(range(40))
     for worker in (0, 1):
         mine = [n for n in results if n % 2 == worker]
@@ -36,74 +33,56 @@ def test_results_come_back_in_the_order_sent_to_each_worker() -> None:
 
 
 def test_ready_waits_until_no_more_than_keep_are_in_hand() -> None:
-    pool = Pool(lambda item: (time.sleep(0.01), item)[1], 2)
-    try:
+    with Pool(lambda item: (time.sleep(0.01), item)[1], 2) as pool:
         for n in range(30):
             pool.send(n % 2, n)
         first = list(pool.ready(keep=4))
         assert len(first) >= 26  # the rest may still be in the workers' hands
         rest = list(pool.finish())
-    finally:
-        pool.close()
     assert sorted(first + rest) == list(range(30))
 
 
 def test_a_failing_item_is_one_line() -> None:
-    pool = Pool(square, 1)
-    try:
+    with Pool(square, 1) as pool:
         pool.send(0, -1)
         with pytest.raises(StorageError, match=r"a worker process failed \(ValueError: negative\)"):
             list(pool.finish())
-    finally:
-        pool.close()
 
 
 def test_a_killed_worker_is_one_line_not_a_hang() -> None:
-    pool = Pool(lambda item: (time.sleep(0.2), item)[1], 1)
-    try:
+    with Pool(lambda item: (time.sleep(0.2), item)[1], 1) as pool:
         os.kill(pool._workers[0].pid, signal.SIGKILL)  # the death under test
         with pytest.raises(StorageError, match="stopped unexpectedly"):
             for n in range(200):  # its inbox fills: sending notices the death
                 pool.send(0, n)
             list(pool.finish())
-    finally:
-        pool.close()
 
 
 def test_a_worker_killed_with_a_full_inbox_does_not_hang_the_finish() -> None:
-    pool = Pool(lambda item: (time.sleep(5), item)[1], 1)
-    try:
+    with Pool(lambda item: (time.sleep(5), item)[1], 1) as pool:
         for n in range(9):  # the inbox is full: one in hand, eight waiting
             pool.send(0, n)
         os.kill(pool._workers[0].pid, signal.SIGKILL)  # the death under test
         with pytest.raises(StorageError, match="stopped unexpectedly"):
             list(pool.finish())
-    finally:
-        pool.close()
 
 
 def test_a_worker_interrupted_alone_is_one_line_not_a_hang() -> None:
     """Ctrl-C that reaches a worker only (a server handling SIGINT itself): it stops
     without finishing, and exits 0; that is a failure, not a wait for ever."""
-    pool = Pool(lambda item: (time.sleep(0.5), item)[1], 1)
-    try:
+    with Pool(lambda item: (time.sleep(0.5), item)[1], 1) as pool:
         pool.send(0, 1)
         time.sleep(0.2)
         os.kill(pool._workers[0].pid, signal.SIGINT)  # the interruption under test
         with pytest.raises(StorageError, match="stopped unexpectedly"):
             list(pool.finish())
-    finally:
-        pool.close()
 
 
 def test_a_result_that_cannot_be_sent_is_a_failure() -> None:
-    pool = Pool(lambda item: lambda: item, 1)  # a function cannot be pickled
-    try:
+    with Pool(lambda item: lambda: item, 1) as pool:  # a function cannot be pickled
         pool.send(0, 1)
         with pytest.raises(StorageError, match="a worker process failed"):
             list(pool.finish())
-    finally:
-        pool.close()
 
 
 def test_workers_stop_by_themselves_when_their_caller_dies() -> None:

@@ -37,13 +37,20 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
     the two libraries write differently) or a larger integer goes through the
     standard library, which defined the format: the bytes never depend on which.
     """
+    return canonical_form(record)[0]
+
+
+def canonical_form(record: dict[str, Any]) -> tuple[bytes, bool]:
+    """``canonical_bytes``, and whether every value was one ``orjson`` writes as the
+    standard library does (what the bulk writer then need not ask again of the same
+    values when it stores them)."""
     hashed = {k: v for k, v in record.items() if k not in UNHASHED_KEYS}
     if written_alike(hashed):
         try:
-            return orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS)
+            return orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS), True
         except orjson.JSONEncodeError:
             pass
-    return standard_canonical_bytes(hashed)
+    return standard_canonical_bytes(hashed), False
 
 
 def standard_canonical_bytes(record: dict[str, Any]) -> bytes:
@@ -100,6 +107,12 @@ def _alike(value: Any, datetimes: bool) -> bool:
 def record_hash(record: dict[str, Any]) -> str:
     """SHA-256 over the canonical serialisation of ``record``."""
     return hashlib.sha256(canonical_bytes(record)).hexdigest()
+
+
+def record_hash_alike(record: dict[str, Any]) -> tuple[str, bool]:
+    """``record_hash``, and whether ``orjson`` wrote the record (``canonical_form``)."""
+    canonical, alike = canonical_form(record)
+    return hashlib.sha256(canonical).hexdigest(), alike
 
 
 def chain_record(

@@ -110,7 +110,14 @@ class LedgerTranscoder(JSONTranscoder):
     """
 
     def encode(self, obj: Any) -> bytes:
-        if type(obj) is dict and written_alike(obj, datetimes=True):
+        return self.encode_known(
+            obj, alike=type(obj) is dict and written_alike(obj, datetimes=True)
+        )
+
+    def encode_known(self, obj: Any, *, alike: bool) -> bytes:
+        """``encode``, told whether ``obj`` is written alike (``written_alike``, with
+        date-times) by a caller that already knows."""
+        if alike:
             try:
                 encoded = orjson.dumps(
                     obj, default=_custom_value, option=orjson.OPT_PASSTHROUGH_DATETIME
@@ -172,9 +179,15 @@ def stored_event(transcoder: Transcoder, prepared: PreparedEvent, now: datetime)
     class_version = getattr(EVENT_CLASSES[prepared.kind], "class_version", 1)
     if class_version > 1:  # as the mapper marks an event of an evolved class
         state["class_version"] = class_version
+    if prepared.written_alike and isinstance(transcoder, LedgerTranscoder):
+        # The state holds the hashed values, a date-time and the ledger's own text and
+        # whole numbers: written alike if those were.
+        encoded = transcoder.encode_known(state, alike=True)
+    else:
+        encoded = transcoder.encode(state)
     return StoredEvent(
         originator_id=agreement_id(prepared.envelope.agreement),
         originator_version=prepared.version,
         topic=EVENT_TOPIC[prepared.kind],
-        state=transcoder.encode(state),
+        state=encoded,
     )

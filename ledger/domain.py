@@ -16,7 +16,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, register_topic
 
-from agreement_ledger.ledger.chain import GENESIS, chain_record, envelope_of, record_hash
+from agreement_ledger.ledger.chain import (
+    GENESIS,
+    UNHASHED_KEYS,
+    chain_record,
+    envelope_of,
+    record_hash_alike,
+)
 from agreement_ledger.ledger.errors import (
     AlreadyRegistered,
     ConflictingId,
@@ -147,6 +153,9 @@ class PreparedEvent:
     version: int
     envelope: Envelope
     fields: dict[str, Any]
+    written_alike: bool = False
+    """Whether every value of ``fields`` is one ``orjson`` writes as the standard library
+    does (``chain.written_alike``), found when the event was hashed."""
 
     @property
     def event_id(self) -> str:
@@ -202,8 +211,8 @@ class AgreementStream:
             self.state.admit(envelope, now)
             if envelope.type == EventKind.CORRECTED:
                 self._recheck_with(event_id, version, envelope, now)
-        fields = _event_kwargs(envelope, event_id, version, recorded_by, self.head_hash, now)
-        return PreparedEvent(envelope.type, version, envelope, fields)
+        fields, alike = _event_kwargs(envelope, event_id, version, recorded_by, self.head_hash, now)
+        return PreparedEvent(envelope.type, version, envelope, fields, alike)
 
     def fold(self, event_id: str, version: int, envelope: Envelope, hash_: str) -> None:
         """Apply one event (stored, or just prepared). Never raises."""
@@ -360,7 +369,7 @@ def restored_event(record: dict[str, Any]) -> Agreement.Event:
     """
     envelope = read_envelope(record)
     version, recorded_at = int(record["version"]), datetime.fromisoformat(record["recorded_at"])
-    kwargs = _event_kwargs(
+    kwargs, _ = _event_kwargs(
         envelope, record["id"], version, record["recorded_by"], record["prev_hash"], recorded_at
     )
     if kwargs["hash"] != record.get("hash"):
@@ -384,8 +393,12 @@ def identified(envelope: Envelope, event_id: str) -> Envelope:
 
 def _event_kwargs(
     envelope: Envelope, event_id: str, version: int, recorded_by: str, prev_hash: str, now: datetime
-) -> dict[str, Any]:
-    return {
+) -> tuple[dict[str, Any], bool]:
+    """The event's attributes, with its hash; and whether all of them are written alike by
+    ``orjson`` and the standard library (``PreparedEvent.written_alike``)."""
+    record = chain_record(identified(envelope, event_id), version, now, recorded_by, prev_hash)
+    hash_, alike = record_hash_alike(record)
+    fields = {
         "agreement": envelope.agreement,
         "event_id": event_id,
         "occurred": envelope.occurred,
@@ -397,7 +410,13 @@ def _event_kwargs(
         "fields": envelope.fields,
         "recorded_by": recorded_by,
         "prev_hash": prev_hash,
-        "hash": record_hash(
-            chain_record(identified(envelope, event_id), version, now, recorded_by, prev_hash)
-        ),
+        "hash": hash_,
     }
+    # The hashed record holds every value of ``fields`` unless a field of the event is
+    # named like a key the record sets after them, or leaves out: then ask again.
+    return fields, alike and not (envelope.fields.keys() & HIDDEN_FROM_RECORD)
+
+
+HIDDEN_FROM_RECORD = frozenset({"version", "recorded_at", "recorded_by", "prev_hash"}) | (
+    UNHASHED_KEYS
+)

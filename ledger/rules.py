@@ -60,11 +60,26 @@ class StreamState:
     is_open: bool = False
     predecessors: dict[str, set[str]] = field(default_factory=dict)  # successor -> predecessors
     general_entry_into_force: str | None = None
+    _zone_read: tuple[Envelope, str | None] | None = field(default=None, repr=False, compare=False)
+    """The last envelope whose zone was found, and that zone: checking and then folding an
+    event asks for it several times over, and nothing it depends on changes before
+    ``apply`` (which forgets it)."""
 
     # -- reading time ------------------------------------------------------
 
     def zone_for(self, envelope: Envelope) -> str | None:
         """The zone that reads an offset-less ``occurred``: event, acting party, agreement."""
+        read = self._zone_read
+        if read is None or read[0] is not envelope:
+            read = self._zone_read = (envelope, self._zone_for(envelope))
+        return read[1]
+
+    def read_occurred(self, envelope: Envelope) -> Occurred | None:
+        if envelope.occurred is None:
+            return None
+        return parse_occurred(envelope.occurred, self.zone_for(envelope))
+
+    def _zone_for(self, envelope: Envelope) -> str | None:
         if envelope.tz:
             return envelope.tz
         if envelope.type == EventKind.REGISTERED:
@@ -80,11 +95,6 @@ class StreamState:
         elif acting and self.parties.get(acting, {}).get("tz"):
             return self.parties[acting]["tz"]
         return self.tz
-
-    def read_occurred(self, envelope: Envelope) -> Occurred | None:
-        if envelope.occurred is None:
-            return None
-        return parse_occurred(envelope.occurred, self.zone_for(envelope))
 
     # -- rules -------------------------------------------------------------
 
@@ -322,6 +332,7 @@ class StreamState:
         """Fold one effective event into the state. Never raises."""
         self.known_ids.add(event_id)
         self.facts[event_id] = Fact(event_id, version, envelope, occurred, self._zone_of(envelope))
+        self._zone_read = None  # the parties and the agreement's zone may change below
         fields = envelope.fields
         if envelope.type == EventKind.REGISTERED:
             self.tz = fields.get("tz")

@@ -163,6 +163,11 @@ def list_of(item: Normaliser) -> Normaliser:
     def check(name: str, value: Any) -> list[Any]:
         if not isinstance(value, list):
             raise _fail(name, "a list", value)
+        try:
+            return [item(name, element) for element in value]
+        except Exception:  # checked again below, naming the element
+            pass
+        # Naming each element costs more than checking it: done only to say which failed.
         return [item(f"{name}[{i}]", element) for i, element in enumerate(value)]
 
     check.description = f"list of {describe_value(item)}"  # type: ignore[attr-defined]
@@ -612,7 +617,10 @@ EVENT_TYPES: dict[str, EventType] = {
 }
 
 
-@dataclass(frozen=True)
+_set_attribute = object.__setattr__
+
+
+@dataclass(frozen=True, init=False)
 class Envelope:
     """One event as a writer gave it, validated and in canonical form."""
 
@@ -626,6 +634,38 @@ class Envelope:
     after: tuple[str, ...] = ()
     tz: str | None = None
     citation: dict[str, str] | None = None
+
+    def __init__(
+        self,
+        agreement: str,
+        type: EventKind,
+        fields: dict[str, Any],
+        occurred: str | None = None,
+        id: str | None = None,
+        source: str | None = None,
+        note: str | None = None,
+        after: tuple[str, ...] = (),
+        tz: str | None = None,
+        citation: dict[str, str] | None = None,
+    ) -> None:
+        # What the generated frozen ``__init__`` does, in one assignment instead of one
+        # ``object.__setattr__`` a field: an envelope is made for every event read.
+        _set_attribute(
+            self,
+            "__dict__",
+            {
+                "agreement": agreement,
+                "type": type,
+                "fields": fields,
+                "occurred": occurred,
+                "id": id,
+                "source": source,
+                "note": note,
+                "after": after,
+                "tz": tz,
+                "citation": citation,
+            },
+        )
 
     @property
     def spec(self) -> EventType:
@@ -719,6 +759,9 @@ def read_envelope(raw: Any, *, ignore_ledger_keys: bool = True, checked: bool = 
         raise error.locate(agreement=agreement, where=describe(raw)) from None
 
 
+_event_refs = list_of(event_ref)
+
+
 def describe(raw: Any) -> str | None:
     """How an error message names an event: ``event 'ID' (TYPE)`` or ``TYPE event``."""
     if not isinstance(raw, Mapping):
@@ -777,6 +820,6 @@ def _read_checked(
         id=_optional(raw, "id", event_ref),
         source=_optional(raw, "source", text),
         note=_optional(raw, "note", text),
-        after=tuple(list_of(event_ref)("after", after)),
+        after=tuple(_event_refs("after", after)),
         tz=_optional(raw, "tz", time_zone) if event_type.name != "registered" else None,
     )

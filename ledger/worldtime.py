@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agreement_ledger.ledger.errors import InvalidOccurred, InvalidTimeZone
@@ -58,13 +58,16 @@ def zone(name: str | None) -> ZoneInfo:
         raise InvalidTimeZone(f"unknown IANA time zone {name!r}") from None
 
 
+_set_attribute = object.__setattr__
+
+
 def check_zone_name(name: str) -> str:
     """Return ``name`` if it is a known IANA zone, else raise ``InvalidTimeZone``."""
     zone(name)
     return name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class Occurred:
     """A world time as written, with the interval of instants it denotes."""
 
@@ -74,20 +77,47 @@ class Occurred:
     end: datetime
     zone: str
 
+    def __init__(
+        self, text: str, precision: Precision, start: datetime, end: datetime, zone: str
+    ) -> None:
+        # The generated frozen ``__init__``, in one assignment instead of five.
+        _set_attribute(
+            self,
+            "__dict__",
+            {"text": text, "precision": precision, "start": start, "end": end, "zone": zone},
+        )
+
+    @cached_property
+    def start_text(self) -> str:
+        """``start`` as the timeline shows it (``as_utc_text``), written once: an
+        ``Occurred`` is shared by every event that gives the same time in the same zone."""
+        return as_utc_text(self.start)
+
+    @cached_property
+    def end_text(self) -> str:
+        return as_utc_text(self.end)
+
     def definitely_before(self, other: Occurred) -> bool:
         """True when this interval ends no later than ``other`` starts."""
         return self.end <= other.start
 
 
+_FORMS_BY_LENGTH = {4: _FORMS[:1], 7: _FORMS[1:2], 10: _FORMS[2:3]}
+"""The one form a text of a calendar length can have; any other length is a time."""
+
+
 def _precision_of(text: str) -> Precision:
-    for precision, pattern in _FORMS:
+    for precision, pattern in _FORMS_BY_LENGTH.get(len(text), _FORMS[3:]):
         if pattern.fullmatch(text):
             return precision
     raise InvalidOccurred(f"cannot read occurred {text!r}: expected {ACCEPTED_FORMS}")
 
 
+_PADDING = {Precision.YEAR: "-01-01", Precision.MONTH: "-01"}
+
+
 def _calendar_start(text: str, precision: Precision) -> date:
-    padded = {Precision.YEAR: text + "-01-01", Precision.MONTH: text + "-01"}.get(precision, text)
+    padded = text + _PADDING[precision] if precision in _PADDING else text
     try:
         return date.fromisoformat(padded)
     except ValueError as exc:
@@ -102,11 +132,14 @@ def _next_calendar_start(first: date, precision: Precision) -> date:
     return first + timedelta(days=1)
 
 
+@lru_cache(maxsize=16384)
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The first instant of ``day`` in ``tz``, as a UTC datetime.
 
     Where a zone skips midnight (a DST jump at 00:00), fold=0 maps the missing
     wall time onto the transition instant, which is the first instant of the day.
+    Cached: a day ends where the next begins, and a register names the same days
+    in the same zones over and over.
     """
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
@@ -274,6 +307,13 @@ class Chronology:
 
     def order(self, a: str, b: str) -> Order:
         """Whether ``a`` is definitely before, definitely after, or possibly either."""
+        first, second = self._events[a].occurred, self._events[b].occurred
+        dated = first is not None and second is not None
+        if dated and second.start >= first.end:  # type: ignore[union-attr]
+            return Order.BEFORE  # one interval step: ``b`` is in ``_later_than(a)``
+        if not self._linked:  # interval order alone (see ``_later_than``)
+            after = dated and first.start >= second.end  # type: ignore[union-attr]
+            return Order.AFTER if after else Order.POSSIBLE
         if b in self._later_than(a):
             return Order.BEFORE
         if a in self._later_than(b):

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from agreement_ledger.ledger.domain import Agreement, History
 from agreement_ledger.ledger.errors import StorageError
@@ -21,9 +21,9 @@ from agreement_ledger.ledger.vocabulary import Envelope, EventKind
 from agreement_ledger.ledger.worldtime import Chronology, Dated, Occurred, Order, start_of_day
 
 
-@dataclass(frozen=True)
-class Recording:
-    """When and by whom the ledger stored an event, and its place in the stream."""
+class Recording(NamedTuple):
+    """When and by whom the ledger stored an event, and its place in the stream (a named
+    tuple: one is made for every event projected)."""
 
     version: int
     recorded_at: datetime
@@ -54,7 +54,7 @@ class Facts:
             Dated(f.id, f.occurred, f.envelope.after) for f in self.all_facts
         )
         self._by_type = {}
-        self._answers: dict[tuple[str, ...], list[Fact]] = {}
+        self._answers: dict[tuple[Any, ...], list[Fact]] = {}
 
     @classmethod
     def build(
@@ -151,7 +151,18 @@ class Facts:
         return world_order(f for facts in wanted for f in facts)
 
     def of_party(self, code: str, *types: str) -> list[Fact]:
-        return [f for f in self.of_type(*types) if f.envelope.fields.get("party") == code]
+        return self._of_party("facts", code, types)
+
+    def _of_party(self, which: str, code: str, types: tuple[str, ...]) -> list[Fact]:
+        """One party's facts of ``which`` list with one of ``types``, remembered like
+        ``_of_types``' answers; a copy."""
+        asked = (which, code, types)  # ``types`` a tuple: never a key of ``_of_types``
+        answer = self._answers.get(asked)
+        if answer is None:
+            answer = self._answers[asked] = [
+                f for f in self._of_types(which, types) if f.envelope.fields.get("party") == code
+            ]
+        return list(answer)
 
     def known_of_kind(self, *types: str) -> list[Fact]:
         """Every known fact of the given types, begun by ``as_of`` or not, in world order."""
@@ -159,7 +170,7 @@ class Facts:
 
     def known_of_party(self, code: str, *types: str) -> list[Fact]:
         """Like ``of_party``, but also the facts known that had not begun by ``as_of``."""
-        return [f for f in self.known_of_kind(*types) if f.envelope.fields.get("party") == code]
+        return self._of_party("all_facts", code, types)
 
     def begun(self, fact: Fact) -> bool:
         return fact.occurred is None or fact.occurred.start <= self.as_of

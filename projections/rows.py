@@ -11,7 +11,7 @@ columns and their widths) is kept equal to ``store``'s tables by a test, and
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -99,73 +99,84 @@ Ready = Callable[[str, str], "Callable[[Any], Any] | None"]
 """What makes a value of a table's column ready for the database (``None``: as it is)."""
 
 
-def rows_of(projection: Projection) -> Iterable[tuple[str, dict[str, Any]]]:
-    """The rows of one agreement's projection, by table."""
+def rows_of(projection: Projection, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Add the rows of one agreement's projection to ``rows``: by table, each a tuple of
+    its values in column order (``COLUMNS``), as the projection holds them."""
     key, show = projection.key, projection.show
-    yield (
-        AGREEMENTS,
-        {
-            "agreement": key,
-            "title": show["title"],
-            "kind": show["kind"],
-            "status": show["status"],
-            "party_count": len(show["parties"]),
-            "flag_count": len(projection.flags),
-            "version": show["version"],
-            "show": show,
-            "changes_at": projection.changes_at,
-        },
+    rows[AGREEMENTS].append(
+        (
+            key,
+            show["title"],
+            show["kind"],
+            show["status"],
+            len(show["parties"]),
+            len(projection.flags),
+            show["version"],
+            show,
+            projection.changes_at,
+        )
     )
+    parties = rows[PARTIES]
     for party in show["parties"]:
-        yield (
-            PARTIES,
-            {"agreement": key, **{name: party.get(name) for name in PARTY_COLUMNS}, "entry": party},
+        parties.append((key, *[party.get(name) for name in PARTY_COLUMNS], party))
+    flags = rows[FLAGS]
+    for n, flag in enumerate(projection.flag_rows):
+        flags.append(
+            (
+                flag["agreement"],
+                n,
+                flag["code"],
+                flag["severity"],
+                flag["certainty"],
+                flag["party"],
+                flag["message"],
+                flag["events"],
+            )
         )
-    for n, row in enumerate(projection.flag_rows):
-        yield FLAGS, {"position": n, **row}
+    timeline = rows[TIMELINE]
     for n, entry in enumerate(projection.timeline):
-        yield (
-            TIMELINE,
-            {
-                "agreement": key,
-                "position": n,
-                "event_id": entry["id"],
-                "type": entry["type"],
-                "occurred": entry["occurred"],
-                "entry": entry,
-            },
-        )
+        timeline.append((key, n, entry["id"], entry["type"], entry["occurred"], entry))
 
 
 def prepare(projections: list[Projection], ready: Ready) -> Prepared:
     """The rows of ``projections``, checked and made ready by ``ready`` (in any process:
     the rows are plain values, cheap to pass from a projection worker to the writer)."""
-    rows: dict[str, list[dict[str, Any]]] = {table: [] for table in COLUMNS}
+    rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in COLUMNS}
     for projection in projections:
-        for table, row in rows_of(projection):
-            rows[table].append(row)
+        rows_of(projection, rows)
     prepared: Prepared = {}
     for table, names in COLUMNS.items():
-        if rows[table]:
-            check_widths(table, rows[table])
-            columns = [(name, ready(table, name)) for name in names]
-            prepared[table] = [
-                tuple([row.get(n) if p is None else p(row.get(n)) for n, p in columns])
-                for row in rows[table]
-            ]
+        found = rows[table]
+        if not found:
+            continue
+        check_widths(table, found)
+        steps = [(i, step) for i, name in enumerate(names) if (step := ready(table, name))]
+        if steps:
+            found = [_made_ready(row, steps) for row in found]
+        prepared[table] = found
     return prepared
 
 
-def check_widths(table: str, rows: list[dict[str, Any]]) -> None:
+def _made_ready(
+    row: tuple[Any, ...], steps: list[tuple[int, Callable[[Any], Any]]]
+) -> tuple[Any, ...]:
+    values = list(row)
+    for index, step in steps:
+        values[index] = step(values[index])
+    return tuple(values)
+
+
+def check_widths(table: str, rows: list[tuple[Any, ...]]) -> None:
     """Refuse a value longer than its column on every database, as PostgreSQL would.
 
     SQLite does not enforce ``VARCHAR(n)``; without this a projection that
     outgrew a column would work on SQLite and fail only on PostgreSQL.
     """
-    bounded = WIDTHS[table].items()
+    names = COLUMNS[table]
+    bounded = [(names.index(name), name, length) for name, length in WIDTHS[table].items()]
     for row in rows:
-        for name, length in bounded:
-            value = row.get(name)
+        for index, name, length in bounded:
+            value = row[index]
             if isinstance(value, str) and len(value) > length:
                 raise StorageError(
                     f"{table}.{name} holds at most {length} characters, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -89,3 +90,18 @@ def test_each_kind_reads_its_minimal_event_and_has_a_timeline_line(kind):
     line = envelope.summary()
     assert isinstance(line, str) and line
     assert EVENT_TYPES[kind].meaning.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("after", ["signed-kr", ""], "after[1]"),
+        ("parties", [{"code": "KR"}, {"code": "kr"}], "parties[1].code"),
+        ("requires_ratification", ["KR", "US", 7], "requires_ratification[2]"),
+    ],
+)
+def test_a_refused_list_element_is_named_by_its_position(name, value, named):
+    raw = {**minimal(EventKind.REGISTERED), name: value}
+    with pytest.raises(Exception, match=rf"field '{re.escape(named)}' must be") as refused:
+        read_envelope(raw)
+    assert str(refused.value).count("must be") == 1

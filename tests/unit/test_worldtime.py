@@ -275,3 +275,49 @@ def test_order_without_links_is_the_closure_of_interval_order(texts, zones):
                 assert chronology.order(a.id, b.id) is Order.BEFORE
             elif chronology.order(a.id, b.id) is Order.BEFORE:  # pragma: no cover
                 raise AssertionError(f"{a} before {b} without a step")
+
+
+@given(
+    texts=st.lists(OCCURRED_TEXTS, min_size=1, max_size=7),
+    zones=st.lists(st.sampled_from(["UTC", "Asia/Seoul", "America/New_York"]), min_size=7),
+    links=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=8),
+)
+def test_order_with_links_is_the_closure_of_every_step(texts, zones, links):
+    """With ``after`` links, even ones the rules would refuse (a link against the
+    intervals, a cycle), ``a`` is before ``b`` when a chain of steps leads there (checked
+    first), after it when a chain leads back, possibly either otherwise."""
+    count = len(texts)
+    named = {i: tuple(f"e{j}" for k, j in links if k == i and j < count) for i in range(count)}
+    events = [
+        Dated(f"e{i}", parse_occurred(text, zones[i]) if text else None, named[i])
+        for i, text in enumerate(texts)
+    ]
+    chronology = Chronology(events)
+
+    def steps(event: Dated) -> set[str]:
+        linked = {other.id for other in events if event.id in other.after}
+        timed = {
+            other.id
+            for other in events
+            if event.occurred and other.occurred and other.occurred.start >= event.occurred.end
+        }
+        return linked | timed
+
+    def reach(event: Dated) -> set[str]:
+        found: set[str] = set()
+        frontier = [event]
+        while frontier:
+            for step in steps(frontier.pop()) - found:
+                found.add(step)
+                frontier.append(next(e for e in events if e.id == step))
+        return found
+
+    for a in events:
+        for b in events:
+            if b.id in reach(a):
+                expected = Order.BEFORE
+            elif a.id in reach(b):
+                expected = Order.AFTER
+            else:
+                expected = Order.POSSIBLE
+            assert chronology.order(a.id, b.id) is expected, (a, b)

@@ -156,6 +156,19 @@ def damaged(key: str, error: BaseException) -> StorageError:
     )
 
 
+def _driver_rows(cursor: Any, batch_size: int, dialect: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a driver's cursor, as the driver gives them; its errors as SQLAlchemy's
+    would be reported (``storage_faults``)."""
+    while True:
+        try:
+            batch = cursor.fetchmany(batch_size)
+        except dialect.loaded_dbapi.Error as exc:
+            raise storage_error("cannot read from the database", exc) from None
+        if not batch:
+            return
+        yield from batch
+
+
 class EventStore:
     """The stored events of a ledger: set-up, reading and decoding rows.
 
@@ -250,10 +263,20 @@ class EventStore:
         """
         current: list[Agreement.Event] = []
         for row in self.rows(keys=keys, id_range=id_range):
-            where = f"an event of stream {stream_label(row.originator_id)}"
             if not isinstance(row.originator_id, UUID):
-                raise unreadable(where, row.version, ValueError("stream id is not a UUID"))
-            event = self._decode(row.originator_id, row.version, row.topic, row.state, where)
+                raise unreadable(
+                    f"an event of stream {stream_label(row.originator_id)}",
+                    row.version,
+                    ValueError("stream id is not a UUID"),
+                )
+            try:
+                event = codec.agreement_event(
+                    self.mapper,
+                    StoredEvent(row.originator_id, row.version, row.topic, bytes(row.state)),
+                )
+            except UNREADABLE as exc:  # named only when it happens: a label costs
+                where = f"an event of stream {stream_label(row.originator_id)}"
+                raise unreadable(where, row.version, exc) from None
             if current and event.originator_id != current[0].originator_id:
                 yield current
                 current = []
@@ -287,8 +310,15 @@ class EventStore:
                 query = query.where(rows.originator_id < high)
         query = query.order_by(rows.originator_id, rows.originator_version)
         with reading(), self.engine.connect() as connection:
-            result = connection.execution_options(yield_per=batch_size).execute(query)
-            yield from iterate(result)
+            if self.engine.dialect.name != "sqlite":  # PostgreSQL: a server-side cursor
+                yield from iterate(
+                    connection.execution_options(yield_per=batch_size).execute(query)
+                )
+                return
+            # SQLite's driver reads rows as they are asked for: take them from it as it
+            # gives them (a SQLAlchemy row for each event cost half as much as decoding it).
+            result = connection.execute(query)  # kept: it owns the cursor
+            yield from iterate(_driver_rows(result.cursor, batch_size, self.engine.dialect))
 
     def records(self, batch_size: int = 1000) -> Iterator[StoredRecord]:
         """Every stored event in recording order (``seq``), read in batches."""

@@ -417,10 +417,10 @@ def iterate(rows: Iterable[Any]) -> Iterator[StoredRow]:
     (once per stream: rows come stream by stream)."""
     last_raw: Any = None
     last_id: UUID | bytes = b""
-    for row in rows:
-        if row.originator_id != last_raw:
-            last_raw, last_id = row.originator_id, _stream_id(row.originator_id)
-        yield StoredRow(last_id, row.originator_version, row.topic, _state_of(row.state))
+    for originator_id, version, topic, state in rows:
+        if originator_id != last_raw:
+            last_raw, last_id = originator_id, _stream_id(originator_id)
+        yield StoredRow(last_id, version, topic, _state_of(state))
 
 
 def _state_of(value: Any) -> Any:

@@ -15,6 +15,7 @@ caller's clean-up.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -28,6 +29,7 @@ from uuid import UUID
 from agreement_ledger.ledger.errors import LedgerError, StorageError
 
 S = TypeVar("S")
+T = TypeVar("T")
 PARALLEL_FROM = 20_000
 """Events from which work is spread: below, starting workers costs more than it saves."""
 WAIT_SECONDS = 1.0
@@ -65,13 +67,14 @@ def id_ranges(count: int) -> list[tuple[UUID | None, UUID | None]]:
     return [(bounds[i], bounds[i + 1] if i + 1 < count else None) for i in range(count)]
 
 
-def spread(work: Work[S], shares: Sequence[S]) -> Iterator[tuple[int, Any]]:
+def spread(work: Work[S], shares: Sequence[S], backlog: int = 4) -> Iterator[tuple[int, Any]]:
     """Run ``work(share, send)`` in one worker per share; yield ``(share index, message)``
-    for every message sent, as they arrive. Raises ``StorageError`` on a failure."""
+    for every message sent, as they arrive. Raises ``StorageError`` on a failure.
+    Each worker may send ``backlog`` messages ahead of the caller before it waits."""
     if not shares:
         return
     context = multiprocessing.get_context("fork")
-    messages: Any = context.Queue(maxsize=4 * len(shares))
+    messages: Any = context.Queue(maxsize=backlog * len(shares))
     workers = [
         context.Process(target=_run, args=(work, index, share, messages), daemon=True)
         for index, share in enumerate(shares)
@@ -101,6 +104,14 @@ def spread(work: Work[S], shares: Sequence[S]) -> Iterator[tuple[int, Any]]:
                 worker.terminate()
             worker.join()
         messages.close()
+
+
+def started(items: Iterator[T]) -> Iterator[T]:
+    """``items`` with its first item already taken: what a generator does before it first
+    yields (``spread`` starting its workers) is under way when this returns."""
+    for first in items:
+        return itertools.chain([first], items)
+    return iter(())
 
 
 def _run(work: Work[S], index: int, share: S, messages: Any) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agreement_ledger.ledger.errors import InvalidOccurred, InvalidTimeZone
@@ -87,15 +87,15 @@ class Occurred:
             {"text": text, "precision": precision, "start": start, "end": end, "zone": zone},
         )
 
-    @cached_property
-    def start_text(self) -> str:
-        """``start`` as the timeline shows it (``as_utc_text``), written once: an
-        ``Occurred`` is shared by every event that gives the same time in the same zone."""
-        return as_utc_text(self.start)
-
-    @cached_property
-    def end_text(self) -> str:
-        return as_utc_text(self.end)
+    @property
+    def utc_texts(self) -> tuple[str, str]:
+        """``start`` and ``end`` as the timeline shows them (``as_utc_text``), written the
+        first time they are asked for: an ``Occurred`` is shared by every event that gives
+        the same time in the same zone."""
+        texts: tuple[str, str] | None = self.__dict__.get("_utc_texts")
+        if texts is None:
+            texts = self.__dict__["_utc_texts"] = (as_utc_text(self.start), as_utc_text(self.end))
+        return texts
 
     def definitely_before(self, other: Occurred) -> bool:
         """True when this interval ends no later than ``other`` starts."""

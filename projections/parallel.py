@@ -62,8 +62,11 @@ def _streams(events: EventStore, share: Share) -> Iterator[list[Agreement.Event]
         yield from events.streams(share.keys[first : first + KEYS_PER_QUERY])
 
 
-def projected_rows(url: str, shares: list[Share], now: datetime) -> Iterator[Batch]:
-    """Rows of every agreement in ``shares``, projected as of ``now``, one worker a share."""
+def projected_rows(
+    url: str, shares: list[Share], now: datetime, backlog: int = 4
+) -> Iterator[Batch]:
+    """Rows of every agreement in ``shares``, projected as of ``now``, one worker a share
+    (each ``backlog`` batches ahead of the caller at most)."""
 
     def work(share: Share, send: Send) -> None:
         from agreement_ledger.ledger.application import Ledger
@@ -82,5 +85,5 @@ def projected_rows(url: str, shares: list[Share], now: datetime) -> Iterator[Bat
         send(Batch(store.prepare(dialect, batch), len(batch), events))
         ledger.close()
 
-    for _index, batch in spread(work, shares):
+    for _index, batch in spread(work, shares, backlog):
         yield batch

@@ -171,6 +171,7 @@ def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dic
     for fact in world_order([*facts.facts, *retracted]):
         recording = facts.recordings[fact.id]
         envelope = fact.envelope
+        start, end = fact.occurred.utc_texts if fact.occurred else (None, None)
         entries.append(
             {
                 "id": fact.id,
@@ -178,8 +179,8 @@ def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dic
                 "type": envelope.type,
                 "occurred": envelope.occurred,
                 "precision": fact.occurred.precision.value if fact.occurred else None,
-                "start": fact.occurred.start_text if fact.occurred else None,
-                "end": fact.occurred.end_text if fact.occurred else None,
+                "start": start,
+                "end": end,
                 "zone": fact.occurred.zone if fact.occurred else None,
                 "party": envelope.acting_party(),
                 "summary": envelope.summary(),

@@ -23,7 +23,7 @@ from agreement_ledger.ledger.collection import bulk_work
 from agreement_ledger.ledger.domain import Agreement
 from agreement_ledger.ledger.errors import StorageError, WriteConflict
 from agreement_ledger.ledger.eventstore import reading, storage_faults
-from agreement_ledger.ledger.workers import PARALLEL_FROM, worker_count
+from agreement_ledger.ledger.workers import PARALLEL_FROM, started, worker_count
 from agreement_ledger.projections import store
 from agreement_ledger.projections.importing import ImportProjection
 from agreement_ledger.projections.parallel import projected_rows, shares_by_key, shares_by_range
@@ -33,6 +33,9 @@ from agreement_ledger.projections.version import PROJECTION_VERSION
 BATCH = 500
 WRITE_BATCH = 200
 ATTEMPTS = 8
+REBUILD_BACKLOG = 32
+"""Batches (``parallel.CHUNK`` agreements each, about a megabyte) a rebuild's worker may
+project ahead of the writer: enough to keep projecting while the old rows are dropped."""
 Progress = Callable[[int], None]
 
 
@@ -180,11 +183,9 @@ class Projector:
         self, connection: Connection, now: datetime, progress: Progress | None = None
     ) -> int:
         head = self.ledger.recorder.max_notification_id() or 0
-        store.clear(connection)
-        store.set_position(connection, head)
-        store.set_projection_version(connection, PROJECTION_VERSION)
         if head >= PARALLEL_FROM and self.workers > 1:
-            return self._rebuild_in_parallel(connection, now, progress)
+            return self._rebuild_in_parallel(connection, head, now, progress)
+        self._clear(connection, head)
         count = 0
         batch: list[Projection] = []
         for projection in self.projections(now, progress):
@@ -196,18 +197,34 @@ class Projector:
         store.write_many(connection, batch, replace=False)
         return count
 
+    def _clear(self, connection: Connection, head: int) -> None:
+        """Drop every read-model row; what will be written is the projection of ``head``."""
+        store.clear(connection)
+        store.set_position(connection, head)
+        store.set_projection_version(connection, PROJECTION_VERSION)
+
     def _rebuild_in_parallel(
-        self, connection: Connection, now: datetime, progress: Progress | None
+        self, connection: Connection, head: int, now: datetime, progress: Progress | None
     ) -> int:
         """Every agreement projected by one worker per core, each over its own range of
-        streams; this process writes what they send."""
-        count = 0
-        for batch in projected_rows(self.ledger.url, shares_by_range(self.workers), now):
-            store.write_prepared(connection, batch.rows)
-            count += batch.keys
-            if progress is not None:
-                progress(batch.events)
-        return count
+        streams; this process writes what they send. The workers start first: they read
+        only the log, and project while this process drops the old rows (on a large
+        ledger, seconds), as far as ``REBUILD_BACKLOG`` batches each."""
+        rows = projected_rows(
+            self.ledger.url, shares_by_range(self.workers), now, backlog=REBUILD_BACKLOG
+        )
+        try:
+            batches = started(rows)
+            self._clear(connection, head)
+            count = 0
+            for batch in batches:
+                store.write_prepared(connection, batch.rows)
+                count += batch.keys
+                if progress is not None:
+                    progress(batch.events)
+            return count
+        finally:
+            rows.close()  # the workers stop, whatever happened
 
     def projections(self, now: datetime, progress: Progress | None = None) -> Iterator[Projection]:
         """Project each agreement afresh from the event log (rebuild and audit)."""

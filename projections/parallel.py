@@ -9,7 +9,7 @@ caller writes them in its one transaction, so exactly-once and all-or-nothing ho
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -64,7 +64,7 @@ def _streams(events: EventStore, share: Share) -> Iterator[list[Agreement.Event]
 
 def projected_rows(
     url: str, shares: list[Share], now: datetime, backlog: int = 4
-) -> Iterator[Batch]:
+) -> Generator[Batch, None, None]:
     """Rows of every agreement in ``shares``, projected as of ``now``, one worker a share
     (each ``backlog`` batches ahead of the caller at most)."""
 

@@ -7,6 +7,7 @@ Kept apart from the vocabulary so that a query answered on the lean read path ca
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 DURATION = re.compile(
     r"P(?:(?P<Y>\d{1,7})Y)?(?:(?P<M>\d{1,7})M)?(?:(?P<W>\d{1,7})W)?(?:(?P<D>\d{1,7})D)?"
@@ -28,8 +29,10 @@ _UNIT_WORDS = {
 }
 
 
+@lru_cache(maxsize=256)
 def duration_words(value: str) -> str:
-    """A duration said in words: ``P6M`` → ``6 months``, ``P1Y6M`` → ``1 year 6 months``."""
+    """A duration said in words: ``P6M`` → ``6 months``, ``P1Y6M`` → ``1 year 6 months``
+    (remembered: a register says a handful of durations, in every flag and deadline)."""
     match = DURATION.fullmatch(value)
     if match is None:
         return value

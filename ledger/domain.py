@@ -30,7 +30,7 @@ from agreement_ledger.ledger.errors import (
     UnknownAgreement,
 )
 from agreement_ledger.ledger.rules import StreamState, corrected_envelope, reject_in_correction
-from agreement_ledger.ledger.vocabulary import Envelope, EventKind, read_envelope
+from agreement_ledger.ledger.vocabulary import ENVELOPE_KEYS, Envelope, EventKind, read_envelope
 from agreement_ledger.ledger.worldtime import Occurred
 
 AGREEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:agreement-ledger:agreement")
@@ -413,10 +413,13 @@ def _event_kwargs(
         "hash": hash_,
     }
     # The hashed record holds every value of ``fields`` unless a field of the event is
-    # named like a key the record sets after them, or leaves out: then ask again.
+    # named like a key of the record's own (the envelope's, or one set after the fields,
+    # or left out): then ask again. A registration's ``tz`` field is one: it asks again.
     return fields, alike and not (envelope.fields.keys() & HIDDEN_FROM_RECORD)
 
 
-HIDDEN_FROM_RECORD = frozenset({"version", "recorded_at", "recorded_by", "prev_hash"}) | (
-    UNHASHED_KEYS
+HIDDEN_FROM_RECORD = (
+    frozenset({"version", "recorded_at", "recorded_by", "prev_hash"})
+    | UNHASHED_KEYS
+    | frozenset(ENVELOPE_KEYS)
 )

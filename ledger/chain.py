@@ -106,7 +106,7 @@ def _alike(value: Any, datetimes: bool) -> bool:
 
 def record_hash(record: dict[str, Any]) -> str:
     """SHA-256 over the canonical serialisation of ``record``."""
-    return hashlib.sha256(canonical_bytes(record)).hexdigest()
+    return record_hash_alike(record)[0]
 
 
 def record_hash_alike(record: dict[str, Any]) -> tuple[str, bool]:

@@ -11,7 +11,7 @@ a stored topic names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -209,17 +209,20 @@ class EventStore:
 
     def decode(self, row: Any, where: str) -> Agreement.Event:
         """Decode one stored row or notification (the one decoder of stored events)."""
-        return self._decode(row.originator_id, row.originator_version, row.topic, row.state, where)
+        return self._decode(
+            row.originator_id, row.originator_version, row.topic, row.state, lambda: where
+        )
 
     def _decode(
-        self, originator_id: UUID, version: int, topic: str, state: bytes, where: str
+        self, originator_id: UUID, version: int, topic: str, state: bytes, where: Callable[[], str]
     ) -> Agreement.Event:
+        """``where`` names the event, asked only when it cannot be read (a label costs)."""
         try:
             return codec.agreement_event(
                 self.mapper, StoredEvent(originator_id, version, topic, bytes(state))
             )
         except UNREADABLE as exc:
-            raise unreadable(where, version, exc) from None
+            raise unreadable(where(), version, exc) from None
 
     def record(self, row: Any) -> StoredRecord:
         """A stored row as the export record ``history`` and ``export`` show."""
@@ -269,14 +272,13 @@ class EventStore:
                     row.version,
                     ValueError("stream id is not a UUID"),
                 )
-            try:
-                event = codec.agreement_event(
-                    self.mapper,
-                    StoredEvent(row.originator_id, row.version, row.topic, bytes(row.state)),
-                )
-            except UNREADABLE as exc:  # named only when it happens: a label costs
-                where = f"an event of stream {stream_label(row.originator_id)}"
-                raise unreadable(where, row.version, exc) from None
+            event = self._decode(
+                row.originator_id,
+                row.version,
+                row.topic,
+                row.state,
+                lambda: f"an event of stream {stream_label(row.originator_id)}",  # noqa: B023
+            )
             if current and event.originator_id != current[0].originator_id:
                 yield current
                 current = []

@@ -280,16 +280,6 @@ class Chronology:
         cached = self._reach.get(event_id)
         if cached is not None:
             return cached
-        if not self._linked:
-            # Interval order alone is transitive (c starts after b ends, which is after
-            # b starts, which is after a ends): the events starting after ``event_id``
-            # ends are all there is.
-            occurred = self._events[event_id].occurred
-            first = (
-                len(self._starts) if occurred is None else bisect_left(self._starts, occurred.end)
-            )
-            self._reach[event_id] = result = frozenset(self._ids_by_start[first:])
-            return result
         seen: set[str] = set()
         frontier = [event_id]
         while frontier:
@@ -309,10 +299,10 @@ class Chronology:
         """Whether ``a`` is definitely before, definitely after, or possibly either."""
         first, second = self._events[a].occurred, self._events[b].occurred
         dated = first is not None and second is not None
-        if dated and second.start >= first.end:  # type: ignore[union-attr]
+        if dated and first.definitely_before(second):  # type: ignore[union-attr, arg-type]
             return Order.BEFORE  # one interval step: ``b`` is in ``_later_than(a)``
-        if not self._linked:  # interval order alone (see ``_later_than``)
-            after = dated and first.start >= second.end  # type: ignore[union-attr]
+        if not self._linked:  # interval order alone is transitive: nothing more to find
+            after = dated and second.definitely_before(first)  # type: ignore[union-attr, arg-type]
             return Order.AFTER if after else Order.POSSIBLE
         if b in self._later_than(a):
             return Order.BEFORE

@@ -65,10 +65,7 @@ INSERT_ROWS = {
         "INSERT INTO read_flags (agreement, position, code, severity, certainty, party, "
         "message, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ),
-    rows.TIMELINE: (
-        "INSERT INTO read_timeline (agreement, position, event_id, type, occurred, entry) "
-        "VALUES (?, ?, ?, ?, ?, ?)"
-    ),
+    rows.TIMELINE: ("INSERT INTO read_timeline (agreement, entries) VALUES (?, ?)"),
 }
 
 

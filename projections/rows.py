@@ -64,11 +64,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "message",
         "events",
     ),
-    TIMELINE: ("agreement", "position", "event_id", "type", "occurred", "entry"),
+    TIMELINE: ("agreement", "entries"),
 }
 """Each read-model table's columns in order (the order rows are written in)."""
 
-JSON_COLUMNS = {AGREEMENTS: {"show"}, PARTIES: {"entry"}, FLAGS: {"events"}, TIMELINE: {"entry"}}
+JSON_COLUMNS = {AGREEMENTS: {"show"}, PARTIES: {"entry"}, FLAGS: {"events"}, TIMELINE: {"entries"}}
 INSTANT_COLUMNS = {AGREEMENTS: {"changes_at"}}
 
 WIDTHS: dict[str, dict[str, int]] = {
@@ -87,7 +87,7 @@ WIDTHS: dict[str, dict[str, int]] = {
         "ended": 32,
     },
     FLAGS: {"agreement": 64, "code": 64, "severity": 16, "certainty": 16, "party": 32},
-    TIMELINE: {"agreement": 64, "event_id": 128, "type": 64, "occurred": 32},
+    TIMELINE: {"agreement": 64},
 }
 """The widths of the bounded text columns (``VARCHAR(n)``)."""
 
@@ -133,9 +133,7 @@ def rows_of(projection: Projection, rows: dict[str, list[tuple[Any, ...]]]) -> N
                 flag["events"],
             )
         )
-    timeline = rows[TIMELINE]
-    for n, entry in enumerate(projection.timeline):
-        timeline.append((key, n, entry["id"], entry["type"], entry["occurred"], entry))
+    rows[TIMELINE].append((key, projection.timeline))
 
 
 def prepare(projections: list[Projection], ready: Ready) -> Prepared:

@@ -92,12 +92,10 @@ timeline = Table(
     "read_timeline",
     metadata,
     Column("agreement", KEY, primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("event_id", String(128), nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("occurred", String(32)),
-    Column("entry", JSON, nullable=False),
+    Column("entries", JSON, nullable=False),
 )
+"""One row per agreement: it is only ever read whole (``timeline_entries``), and a row per
+event made the timeline most of what a rebuild or an import wrote (see docs/decisions.md)."""
 tracking = Table(
     "read_tracking",
     metadata,
@@ -404,10 +402,10 @@ def flag_rows(
 
 @guarded
 def timeline_entries(connection: Connection, key: str) -> list[dict[str, Any]]:
-    query = (
-        select(timeline.c.entry).where(timeline.c.agreement == key).order_by(timeline.c.position)
-    )
-    return [dict(entry) for entry in connection.execute(query).scalars()]
+    entries = connection.execute(
+        select(timeline.c.entries).where(timeline.c.agreement == key)
+    ).scalar_one_or_none()
+    return [dict(entry) for entry in entries or []]
 
 
 def dump(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:

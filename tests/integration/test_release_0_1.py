@@ -95,3 +95,18 @@ def test_it_accepts_appends_and_the_chain_runs_on_across_the_rename(old_ledger):
     assert run(old_ledger, "rebuild").exit_code == 0
     shown = json.loads(run(old_ledger, "show", "tisa-2014", "--format", "json").stdout)
     assert shown["version"] == 13
+
+
+def test_its_timeline_holds_every_event_once_projected_again(old_ledger):
+    """The upgrade replaces the timeline's table (one row per agreement since migration
+    0004) and the first catch-up fills it: every stored event, once, in world order."""
+    with sqlite3.connect(old_ledger) as connection:
+        assert connection.execute("SELECT count(*) FROM read_timeline").fetchone() == (0,)
+    shown = run(old_ledger, "timeline", "tisa-2014", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    entries = json.loads(shown.stdout)
+    history = run(old_ledger, "history", "tisa-2014", "--format", "json").stdout.splitlines()
+    assert (
+        sorted(e["version"] for e in entries) == list(range(1, len(history) + 1)) == [*range(1, 13)]
+    )
+    assert entries[0]["id"] == "registered" and entries[-1]["occurred"] == "2014-12-29"

@@ -26,6 +26,8 @@ FINGERPRINTS = {
     3: "7489185c35f2b5797430f91b5807e31f042cce6a009b9375000256854ae0f585",
     4: "c00fe6da3be4bed526c666eea0ff40749bc572d56f6000f4cfea087170bdc872",
     5: "35a87caf2c5ab2641f6ff0d974977253b1f1affca65cc6a512277191fd0f12b2",
+    # 6: the same projection; the timeline's rows are laid out per agreement (0004).
+    6: "35a87caf2c5ab2641f6ff0d974977253b1f1affca65cc6a512277191fd0f12b2",
 }
 
 

@@ -31,6 +31,25 @@ class Recording(NamedTuple):
     original: Envelope
 
 
+class _Index(NamedTuple):
+    """One list of facts by type, and by (party, type), each in world order."""
+
+    by_type: dict[str, list[Fact]]
+    by_party_type: dict[tuple[str, str], list[Fact]]
+
+    @classmethod
+    def of(cls, facts: Iterable[Fact]) -> _Index:
+        by_type: dict[str, list[Fact]] = {}
+        by_party_type: dict[tuple[str, str], list[Fact]] = {}
+        for fact in world_order(facts):
+            kind = fact.envelope.type
+            by_type.setdefault(kind, []).append(fact)
+            party = fact.envelope.fields.get("party")
+            if isinstance(party, str):
+                by_party_type.setdefault((party, kind), []).append(fact)
+        return cls(by_type, by_party_type)
+
+
 @dataclass
 class Facts:
     """An agreement's effective world facts, as known at ``known_at``, begun by ``as_of``."""
@@ -46,14 +65,14 @@ class Facts:
     as_of: datetime
     version: int
     chronology: Chronology = field(init=False)
-    _by_type: dict[str, dict[str, list[Fact]]] = field(init=False, repr=False)
-    """Per list (``facts``, ``all_facts``): its facts by type, each in world order."""
+    _indexes: dict[str, _Index] = field(init=False, repr=False)
+    """Per list (``facts``, ``all_facts``): its facts by type and by party and type."""
 
     def __post_init__(self) -> None:
         self.chronology = Chronology(
             Dated(f.id, f.occurred, f.envelope.after) for f in self.all_facts
         )
-        self._by_type = {}
+        self._indexes = {}
         self._answers: dict[tuple[Any, ...], list[Fact]] = {}
 
     @classmethod
@@ -129,40 +148,40 @@ class Facts:
         return self._of_types("facts", types)
 
     def _of_types(self, which: str, types: tuple[str, ...]) -> list[Fact]:
-        """The facts of ``which`` list with one of ``types``, in world order: from an
-        index by type built once, each answer remembered (the flag rules and the state
-        ask the same questions often); a copy, which the caller may change."""
+        """The facts of ``which`` list with one of ``types``, in world order; a copy, which
+        the caller may change. The flag rules and the state ask the same questions often:
+        answered from an index by type built once per list, an answer of several types
+        remembered."""
+        if len(types) == 1:
+            return list(self._index(which).by_type.get(types[0], ()))
         asked = (which, *types)
         answer = self._answers.get(asked)
         if answer is None:
-            answer = self._answers[asked] = self._select(which, types)
+            by_type = self._index(which).by_type
+            answer = self._answers[asked] = _merged(by_type, dict.fromkeys(types))
         return list(answer)
-
-    def _select(self, which: str, types: tuple[str, ...]) -> list[Fact]:
-        by_type = self._by_type.get(which)
-        if by_type is None:
-            by_type = {}
-            for fact in world_order(getattr(self, which)):
-                by_type.setdefault(fact.envelope.type, []).append(fact)
-            self._by_type[which] = by_type
-        wanted = [by_type[t] for t in dict.fromkeys(types) if t in by_type]
-        if len(wanted) == 1:
-            return list(wanted[0])
-        return world_order(f for facts in wanted for f in facts)
 
     def of_party(self, code: str, *types: str) -> list[Fact]:
         return self._of_party("facts", code, types)
 
     def _of_party(self, which: str, code: str, types: tuple[str, ...]) -> list[Fact]:
-        """One party's facts of ``which`` list with one of ``types``, remembered like
-        ``_of_types``' answers; a copy."""
+        """One party's facts of ``which`` list with one of ``types``, answered like
+        ``_of_types``' from an index by party and type; a copy."""
+        if len(types) == 1:
+            return list(self._index(which).by_party_type.get((code, types[0]), ()))
         asked = (which, code, types)  # ``types`` a tuple: never a key of ``_of_types``
         answer = self._answers.get(asked)
         if answer is None:
-            answer = self._answers[asked] = [
-                f for f in self._of_types(which, types) if f.envelope.fields.get("party") == code
-            ]
+            by_party_type = self._index(which).by_party_type
+            wanted = [(code, kind) for kind in dict.fromkeys(types)]
+            answer = self._answers[asked] = _merged(by_party_type, wanted)
         return list(answer)
+
+    def _index(self, which: str) -> _Index:
+        index = self._indexes.get(which)
+        if index is None:
+            index = self._indexes[which] = _Index.of(getattr(self, which))
+        return index
 
     def known_of_kind(self, *types: str) -> list[Fact]:
         """Every known fact of the given types, begun by ``as_of`` or not, in world order."""
@@ -191,12 +210,20 @@ class Facts:
         view.facts = [
             f for f in self.all_facts if f.occurred is None or f.occurred.start <= instant
         ]
-        view._by_type = {k: v for k, v in self._by_type.items() if k == "all_facts"}
+        view._indexes = {k: v for k, v in self._indexes.items() if k == "all_facts"}
         view._answers = {k: v for k, v in self._answers.items() if k[0] == "all_facts"}
         return view
 
     def order(self, a: Fact, b: Fact) -> Order:
         return self.chronology.order(a.id, b.id)
+
+
+def _merged(index: dict[Any, list[Fact]], keys: Iterable[Any]) -> list[Fact]:
+    """The facts under ``keys`` of an index of lists in world order, in world order."""
+    lists = [index[key] for key in keys if key in index]
+    if len(lists) == 1:
+        return list(lists[0])
+    return world_order(fact for facts in lists for fact in facts)
 
 
 def world_order(facts: Iterable[Fact]) -> list[Fact]:

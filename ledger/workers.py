@@ -271,10 +271,15 @@ class Pool:
             raise StorageError("a worker process stopped unexpectedly; nothing was written")
 
 
+_spilled = itertools.count()
+
+
 def _spill(folder: str, value: Any) -> str:
-    """``value`` pickled into a new file of ``folder``; the file's name."""
-    descriptor, name = tempfile.mkstemp(dir=folder)
-    with os.fdopen(descriptor, "wb") as file:
+    """``value`` pickled into a new file of ``folder`` (the pool's own, private folder:
+    named by process and count, where ``mkstemp``'s random names cost as much as the
+    pickling of a small item); the file's name."""
+    name = os.path.join(folder, f"{os.getpid()}-{next(_spilled)}")
+    with open(name, "xb") as file:
         pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
     return name
 

@@ -33,6 +33,7 @@ from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.ledger.storage import copy_rows
 from agreement_ledger.projections import rows as layout
 from agreement_ledger.projections.lean import well_formed_show
+from agreement_ledger.projections.project import TIMELINE_KEYS
 from agreement_ledger.projections.rows import Prepared, json_text
 from agreement_ledger.projections.version import (
     PROJECTION_VERSION,
@@ -402,10 +403,15 @@ def flag_rows(
 
 @guarded
 def timeline_entries(connection: Connection, key: str) -> list[dict[str, Any]]:
-    entries = connection.execute(
+    """The stored timeline of ``key``; entries of another shape than the projection writes
+    are damage (a ``StorageError`` by ``guarded``), never a failure of whoever renders them."""
+    stored = connection.execute(
         select(timeline.c.entries).where(timeline.c.agreement == key)
     ).scalar_one_or_none()
-    return [dict(entry) for entry in entries or []]
+    entries = [dict(entry) for entry in stored or []]
+    if any(not entry.keys() >= TIMELINE_KEYS for entry in entries):
+        raise ValueError("a timeline entry lacks keys the projection writes")
+    return entries
 
 
 def dump(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:

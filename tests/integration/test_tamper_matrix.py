@@ -84,6 +84,9 @@ DAMAGES: dict[str, Damage] = {
         "UPDATE read_agreements SET show = 'not json {', status = 'x' || status",
         "UPDATE read_flags SET events = '[[[', severity = 'x'",
     ),
+    "timeline entries of another shape": _sql(
+        """UPDATE read_timeline SET entries = '[{"id": "x"}]'"""
+    ),
     "a read-model table dropped": _sql("DROP TABLE read_flags"),
     "the tracking row deleted": _sql("DELETE FROM read_tracking"),
     "the file's header overwritten": _overwrite_bytes,
@@ -112,6 +115,7 @@ COMMANDS: dict[str, list[str]] = {
 CHECKERS = {"verify", "verify --digest", "audit"}
 READ_MODEL_DAMAGE = {
     "garbage in a read model",
+    "timeline entries of another shape",
     "a read-model table dropped",
     "the tracking row deleted",
 }

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from agreement_ledger.projections.project import project
+from agreement_ledger.projections.project import TIMELINE_KEYS, project
 from tests.histories import at, codes, party, projected, stored
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
@@ -237,3 +237,12 @@ def test_open_skies_nothing_is_due_before_the_withdrawal_notice():
     assert codes(projected(OPEN_SKIES, "2019-12-31", NEW_YORK)) == []
     required = projected(OPEN_SKIES, "2019-12-31", NEW_YORK).show["required_notifications"]
     assert [r["status"] for r in required] == ["due"]
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in HISTORIES.glob("*.jsonl")))
+def test_every_timeline_entry_has_the_keys_readers_rely_on(name):
+    """``TIMELINE_KEYS`` is what a reader of stored entries checks them against: the
+    projection writes exactly those, for every event, retracted or corrected ones too."""
+    entries = projected(history(name)).timeline
+    assert entries
+    assert all(entry.keys() == TIMELINE_KEYS for entry in entries)

@@ -405,13 +405,53 @@ def flag_rows(
 def timeline_entries(connection: Connection, key: str) -> list[dict[str, Any]]:
     """The stored timeline of ``key``; entries of another shape than the projection writes
     are damage (a ``StorageError`` by ``guarded``), never a failure of whoever renders them."""
-    stored = connection.execute(
-        select(timeline.c.entries).where(timeline.c.agreement == key)
-    ).scalar_one_or_none()
-    entries = [dict(entry) for entry in stored or []]
-    if any(not entry.keys() >= TIMELINE_KEYS for entry in entries):
-        raise ValueError("a timeline entry lacks keys the projection writes")
+    row = connection.execute(select(timeline.c.entries).where(timeline.c.agreement == key)).first()
+    if row is None:
+        return []
+    if not isinstance(row.entries, list) or not row.entries:  # the registration is always one
+        raise ValueError("a stored timeline is not a list of entries")
+    entries = [dict(entry) for entry in row.entries]
+    for entry in entries:
+        _check_timeline_entry(entry)
     return entries
+
+
+_TEXT = (str,)
+_TEXT_OR_NONE = (str, type(None))
+TIMELINE_TYPES: dict[str, tuple[type, ...]] = {
+    "id": _TEXT,
+    "version": (int,),
+    "type": _TEXT,
+    "occurred": _TEXT_OR_NONE,
+    "precision": _TEXT_OR_NONE,
+    "start": _TEXT_OR_NONE,
+    "end": _TEXT_OR_NONE,
+    "zone": _TEXT_OR_NONE,
+    "party": _TEXT_OR_NONE,
+    "summary": _TEXT,
+    "recorded_at": _TEXT,
+    "recorded_by": _TEXT,
+    "corrected_by": (list,),
+    "retracted": (bool,),
+    "flags": (list,),
+}
+"""What each key of a timeline entry holds, as the projection writes it."""
+
+
+def _check_timeline_entry(entry: dict[str, Any]) -> None:
+    """Raise ``ValueError`` for an entry the projection could not have written: a key
+    missing, a value of another type, or an instant that does not read as one."""
+    if not entry.keys() >= TIMELINE_KEYS:
+        raise ValueError("a timeline entry lacks keys the projection writes")
+    for name, types in TIMELINE_TYPES.items():
+        if not isinstance(entry[name], types):
+            raise ValueError(f"a timeline entry's {name} is a {type(entry[name]).__name__}")
+    for name in ("corrected_by", "flags"):
+        if not all(isinstance(item, str) for item in entry[name]):
+            raise ValueError(f"a timeline entry's {name} holds something other than text")
+    for name in ("start", "end", "recorded_at"):
+        if entry[name] is not None:
+            datetime.fromisoformat(entry[name])
 
 
 def dump(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:

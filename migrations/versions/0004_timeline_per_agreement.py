@@ -22,7 +22,8 @@ KEY = sa.String(64)
 
 
 def upgrade() -> None:
-    op.drop_table("read_timeline")
+    # A ledger whose read-model table was dropped (damage a rebuild repairs) upgrades too.
+    op.execute("DROP TABLE IF EXISTS read_timeline")
     op.create_table(
         "read_timeline",
         sa.Column("agreement", KEY, primary_key=True),

@@ -13,9 +13,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from agreement_ledger.cli.main import app
+from agreement_ledger.ledger.storage import upgrade
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -110,3 +112,18 @@ def test_its_timeline_holds_every_event_once_projected_again(old_ledger):
         sorted(e["version"] for e in entries) == list(range(1, len(history) + 1)) == [*range(1, 13)]
     )
     assert entries[0]["id"] == "registered" and entries[-1]["occurred"] == "2014-12-29"
+
+
+def test_a_ledger_whose_timeline_table_was_dropped_still_upgrades(tmp_path):
+    """Migration 0004 replaces the timeline's table: it does not need the old one."""
+    copy = tmp_path / "release-0.1.db"
+    shutil.copy(FIXTURES / "release-0.1.db", copy)
+    engine = create_engine(f"sqlite:///{copy}")
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE read_timeline"))
+    engine.dispose()
+    assert run(str(copy), "db", "upgrade").exit_code == 0
+    shown = run(str(copy), "timeline", "tisa-2014", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    assert len(json.loads(shown.stdout)) == 12

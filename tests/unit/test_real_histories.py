@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from agreement_ledger.projections.project import TIMELINE_KEYS, project
+from agreement_ledger.projections.store import TIMELINE_TYPES
 from tests.histories import at, codes, party, projected, stored
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
@@ -246,3 +247,5 @@ def test_every_timeline_entry_has_the_keys_readers_rely_on(name):
     entries = projected(history(name)).timeline
     assert entries
     assert all(entry.keys() == TIMELINE_KEYS for entry in entries)
+    for entry in entries:  # what a reader of stored entries checks them against
+        assert all(isinstance(entry[k], types) for k, types in TIMELINE_TYPES.items()), entry

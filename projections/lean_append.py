@@ -65,7 +65,7 @@ INSERT_ROWS = {
         "INSERT INTO read_flags (agreement, position, code, severity, certainty, party, "
         "message, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ),
-    rows.TIMELINE: ("INSERT INTO read_timeline (agreement, entries) VALUES (?, ?)"),
+    rows.TIMELINE: "INSERT INTO read_timeline (agreement, entries) VALUES (?, ?)",
 }
 
 

@@ -155,28 +155,6 @@ def last_day(deadline: Deadline) -> str:
     return last.astimezone(zone(zone_name)).date().isoformat()
 
 
-TIMELINE_KEYS = frozenset(
-    {
-        "id",
-        "version",
-        "type",
-        "occurred",
-        "precision",
-        "start",
-        "end",
-        "zone",
-        "party",
-        "summary",
-        "recorded_at",
-        "recorded_by",
-        "corrected_by",
-        "retracted",
-        "flags",
-    }
-)
-"""The keys of every timeline entry (what a reader of stored entries may rely on)."""
-
-
 def timeline(facts: Facts, state: AgreementState, flags: list[Flag]) -> list[dict[str, Any]]:
     """Begun events in world order (retracted ones marked), with recording time beside them."""
     retracted = [

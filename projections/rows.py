@@ -91,6 +91,29 @@ WIDTHS: dict[str, dict[str, int]] = {
 }
 """The widths of the bounded text columns (``VARCHAR(n)``)."""
 
+_TEXT = (str,)
+_TEXT_OR_NONE = (str, type(None))
+TIMELINE_TYPES: dict[str, tuple[type, ...]] = {
+    "id": _TEXT,
+    "version": (int,),
+    "type": _TEXT,
+    "occurred": _TEXT_OR_NONE,
+    "precision": _TEXT_OR_NONE,
+    "start": _TEXT_OR_NONE,
+    "end": _TEXT_OR_NONE,
+    "zone": _TEXT_OR_NONE,
+    "party": _TEXT_OR_NONE,
+    "summary": _TEXT,
+    "recorded_at": _TEXT,
+    "recorded_by": _TEXT,
+    "corrected_by": (list,),
+    "retracted": (bool,),
+    "flags": (list,),
+}
+"""What each key of a timeline entry (one element of ``read_timeline.entries``) holds, as
+the projection writes it: what a reader of stored entries checks them against."""
+TIMELINE_KEYS = frozenset(TIMELINE_TYPES)
+
 Prepared = dict[str, list[Any]]
 """Read-model rows ready for the database, by table name: tuples in column order of
 values already processed by each column's type."""

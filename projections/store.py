@@ -33,8 +33,7 @@ from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.ledger.storage import copy_rows
 from agreement_ledger.projections import rows as layout
 from agreement_ledger.projections.lean import well_formed_show
-from agreement_ledger.projections.project import TIMELINE_KEYS
-from agreement_ledger.projections.rows import Prepared, json_text
+from agreement_ledger.projections.rows import TIMELINE_KEYS, TIMELINE_TYPES, Prepared, json_text
 from agreement_ledger.projections.version import (
     PROJECTION_VERSION,
     TRACKING_NAME,
@@ -414,28 +413,6 @@ def timeline_entries(connection: Connection, key: str) -> list[dict[str, Any]]:
     for entry in entries:
         _check_timeline_entry(entry)
     return entries
-
-
-_TEXT = (str,)
-_TEXT_OR_NONE = (str, type(None))
-TIMELINE_TYPES: dict[str, tuple[type, ...]] = {
-    "id": _TEXT,
-    "version": (int,),
-    "type": _TEXT,
-    "occurred": _TEXT_OR_NONE,
-    "precision": _TEXT_OR_NONE,
-    "start": _TEXT_OR_NONE,
-    "end": _TEXT_OR_NONE,
-    "zone": _TEXT_OR_NONE,
-    "party": _TEXT_OR_NONE,
-    "summary": _TEXT,
-    "recorded_at": _TEXT,
-    "recorded_by": _TEXT,
-    "corrected_by": (list,),
-    "retracted": (bool,),
-    "flags": (list,),
-}
-"""What each key of a timeline entry holds, as the projection writes it."""
 
 
 def _check_timeline_entry(entry: dict[str, Any]) -> None:

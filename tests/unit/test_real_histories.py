@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from agreement_ledger.projections.project import TIMELINE_KEYS, project
-from agreement_ledger.projections.store import TIMELINE_TYPES
+from agreement_ledger.projections.project import project
+from agreement_ledger.projections.rows import TIMELINE_KEYS, TIMELINE_TYPES
 from tests.histories import at, codes, party, projected, stored
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"

@@ -22,7 +22,6 @@ from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
-    Mapper,
     MapperDeserialisationError,
     PersistenceError,
     StoredEvent,
@@ -31,7 +30,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger import merkle
-from agreement_ledger.ledger.codec import ledger_mapper
+from agreement_ledger.ledger.codec import LedgerMapper, ledger_mapper
 from agreement_ledger.ledger.collection import bulk_work
 from agreement_ledger.ledger.domain import (
     Agreement,
@@ -193,6 +192,7 @@ class Ledger(Application[Any]):
     """The agreement ledger application (events table ``ledger_events``)."""
 
     name = "Ledger"
+    mapper: LedgerMapper
 
     def __init__(self, db: str | None = None, *, check_schema: bool = True) -> None:
         self.url = normalise_url(db)
@@ -218,7 +218,7 @@ class Ledger(Application[Any]):
             ensure_schema(self.engine)
             self.store.use_write_ahead_log()
 
-    def construct_mapper(self) -> Mapper[Any]:
+    def construct_mapper(self) -> LedgerMapper:
         """The library's mapper on a faster transcoder, resolving only the ledger's own
         event topics (``ledger.codec``)."""
         return ledger_mapper()

@@ -11,12 +11,12 @@ two cannot write different bytes.
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Hashable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-import orjson
+import msgspec
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Transcoder,
     UUIDAsHex,
+    find_id_convertor,
 )
 from eventsourcing.utils import get_topic
 
@@ -41,11 +42,11 @@ from agreement_ledger.ledger.vocabulary import EventKind
 
 
 def hash_of(state: bytes) -> str:
-    """The ``hash`` a stored state holds (``orjson``, or the standard library for what
-    ``orjson`` refuses)."""
+    """The ``hash`` a stored state holds (the fast decoder, or the standard library for
+    what it refuses)."""
     try:
-        found = orjson.loads(state)
-    except orjson.JSONDecodeError:
+        found = _DECODER.decode(state)
+    except (msgspec.DecodeError, RecursionError):
         found = json.loads(state)
     return str(found["hash"])
 
@@ -64,34 +65,53 @@ class LedgerMapper(Mapper[Any]):
     """
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        if event_class_of(stored_event.topic) is None:
+        return self.event_of(
+            stored_event.originator_id,
+            stored_event.originator_version,
+            stored_event.topic,
+            stored_event.state,
+        )
+
+    def event_of(
+        self, originator_id: UUID | str, version: int, topic: str, state: bytes
+    ) -> Agreement.Event:
+        """The event a stored row holds, made as the library's ``to_domain_event`` makes
+        it (decoded state, stream id and version, class versions upcast, attributes
+        set), without a ``StoredEvent`` made for each row first: every reader of the
+        log reads every event through here."""
+        cls = event_class_of(topic)
+        if cls is None:
+            raise MapperDeserialisationError(f"stored topic {topic!r} is not an agreement event")
+        if self.cipher or self.compressor:  # not the ledger's set-up: the library's own way
+            made = super().to_domain_event(StoredEvent(originator_id, version, topic, state))
+            return cast(Agreement.Event, made)
+        try:
+            event_state: dict[str, Any] = self.transcoder.decode(state)
+        except Exception as error:  # worded as the library words it
             raise MapperDeserialisationError(
-                f"stored topic {stored_event.topic!r} is not an agreement event"
-            )
-        return super().to_domain_event(stored_event)
-
-
-def _custom_value(value: Any) -> dict[str, str]:
-    """A date-time as the library's ``DatetimeAsISO`` transcoding writes it."""
-    if type(value) is datetime:
-        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
-    raise TypeError(f"{type(value).__name__} is not stored by the ledger")
+                f"Failed to deserialise state of stored event with topic '{topic}', "
+                f"originator_id '{originator_id}' and originator_version {version}: {error}"
+            ) from error
+        event_state["originator_id"] = find_id_convertor(cls, cast(Hashable, type(originator_id)))(
+            originator_id
+        )
+        event_state["originator_version"] = version
+        class_version = getattr(cls, "class_version", 1)
+        from_version = event_state.pop("class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
+            from_version += 1
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", event_state)
+        return event
 
 
 AGREEMENT_TOPIC = get_topic(Agreement)
 EVENT_TOPIC = {kind: get_topic(cls) for kind, cls in EVENT_CLASSES.items()}
-
-
-DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-LONG_RUN = b"0" * 19
-NUMBER_OF_19_DIGITS = re.compile(rb"[:,\[\s]-?[0-9]{19}")
-
-
-def _long_number(data: bytes) -> bool:
-    """Whether ``data`` may hold a number of 19 digits or more. A run of 19 digits is
-    looked for first (cheap); most such runs are inside text (a hash of zeros), which
-    the pattern of a number's start then tells apart."""
-    return LONG_RUN in data.translate(DIGITS_AS_ZERO) and bool(NUMBER_OF_19_DIGITS.search(data))
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder()
+READ_ALIKE = (msgspec.DecodeError, RecursionError)
+"""What the fast decoder refuses; the library's own code then reads (or refuses) it."""
 
 
 class LedgerTranscoder(JSONTranscoder):
@@ -99,41 +119,37 @@ class LedgerTranscoder(JSONTranscoder):
     times faster.
 
     The ledger's stored state holds one value of a custom type, its ``timestamp``
-    (``{"_type_": "datetime_iso", "_data_": …}``); ``orjson`` reads and writes the
-    rest. Whatever ``orjson`` would treat differently goes through the library's
-    own code: on writing, a number with a fraction or beyond 64 bits or a value of
-    another type; on reading, another custom value (``"_type_"`` twice), a run of 19
-    digits or more (a number that may lie beyond 64 bits, which ``orjson`` would read
-    as a float: cheaper to find in the bytes than in the values), or what ``orjson``
-    refuses (a lone surrogate, ``NaN``). Numbers with a fraction are read alike
-    (both round correctly).
+    (``{"_type_": "datetime_iso", "_data_": …}``); ``msgspec`` reads and writes the
+    rest. Whatever it would treat differently goes through the library's own code: on
+    writing, a number with a fraction or beyond 64 bits, a key that is not text or a
+    value of another type (``chain.written_alike``); on reading, another custom value
+    (``"_type_"`` twice) or what ``msgspec`` refuses (a lone surrogate, ``NaN``, a
+    number beyond the range of a float, nesting beyond its depth). Numbers are read
+    alike (integers of any length whole, fractions correctly rounded by both).
     """
 
     def encode(self, obj: Any) -> bytes:
-        return self.encode_known(
-            obj, alike=type(obj) is dict and written_alike(obj, datetimes=True)
-        )
+        return self.encode_known(obj, alike=type(obj) is dict and written_alike(obj, stamped=True))
 
     def encode_known(self, obj: Any, *, alike: bool) -> bytes:
-        """``encode``, told whether ``obj`` is written alike (``written_alike``, with
-        date-times) by a caller that already knows."""
+        """``encode``, told whether ``obj`` is written alike (``written_alike``, stamped)
+        by a caller that already knows."""
         if alike:
+            stamp = obj.get("timestamp")
+            if type(stamp) is datetime:  # a copy: the caller's state stays as it was
+                obj = obj.copy()
+                obj["timestamp"] = {"_type_": "datetime_iso", "_data_": stamp.isoformat()}
             try:
-                encoded = orjson.dumps(
-                    obj, default=_custom_value, option=orjson.OPT_PASSTHROUGH_DATETIME
-                )
-                # orjson's bytes keep their whole working buffer (8 KiB for a 700-byte
-                # state); a batch waiting to be written holds thousands: keep a tight copy.
-                return bytes(memoryview(encoded))
-            except (orjson.JSONEncodeError, TypeError):
+                return _ENCODER.encode(obj)
+            except (TypeError, ValueError, msgspec.EncodeError):
                 pass
         return super().encode(obj)
 
     def decode(self, data: bytes) -> Any:
-        if data.count(b'"_type_"') == 1 and not _long_number(data):
+        if data.count(b'"_type_"') == 1:
             try:
-                state = orjson.loads(data)
-            except orjson.JSONDecodeError:
+                state = _DECODER.decode(data)
+            except READ_ALIKE:
                 state = None
             if type(state) is dict:
                 stamp = state.get("timestamp")
@@ -148,13 +164,11 @@ class LedgerTranscoder(JSONTranscoder):
         return super().decode(data)
 
 
-def agreement_event(mapper: Mapper[Any], stored: StoredEvent) -> Agreement.Event:
-    """One stored event as every reader of the log reads it; ``TypeError`` when what is
-    stored there is not an agreement event."""
-    event = mapper.to_domain_event(stored)
-    if not isinstance(event, Agreement.Event):
-        raise TypeError(f"topic {stored.topic!r} is not an agreement event")
-    return event
+def agreement_event(mapper: LedgerMapper, stored: StoredEvent) -> Agreement.Event:
+    """One stored event as every reader of the log reads it (``LedgerMapper.event_of``)."""
+    return mapper.event_of(
+        stored.originator_id, stored.originator_version, stored.topic, bytes(stored.state)
+    )
 
 
 def ledger_mapper() -> LedgerMapper:

@@ -24,7 +24,6 @@ load_uuid_type()  # before the library's table models import it (see that module
 
 # isort: split
 from eventsourcing.persistence import (
-    Mapper,
     MapperDeserialisationError,
     PersistenceError,
     StoredEvent,
@@ -35,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from agreement_ledger.ledger import codec
-from agreement_ledger.ledger.codec import hash_of, id_bytes
+from agreement_ledger.ledger.codec import LedgerMapper, hash_of, id_bytes
 from agreement_ledger.ledger.domain import Agreement, PreparedEvent, agreement_id
 from agreement_ledger.ledger.errors import StorageError, UnknownAgreement
 from agreement_ledger.ledger.storage import copy_rows, retryable, storage_error
@@ -176,7 +175,7 @@ class EventStore:
     inside a write transaction see that transaction's own rows.
     """
 
-    def __init__(self, recorder: BatchingRecorder, mapper: Mapper[Any]) -> None:
+    def __init__(self, recorder: BatchingRecorder, mapper: LedgerMapper) -> None:
         self.recorder = recorder
         self.mapper = mapper
         self.decode_state = mapper.transcoder.decode
@@ -218,9 +217,7 @@ class EventStore:
     ) -> Agreement.Event:
         """``where`` names the event, asked only when it cannot be read (a label costs)."""
         try:
-            return codec.agreement_event(
-                self.mapper, StoredEvent(originator_id, version, topic, bytes(state))
-            )
+            return self.mapper.event_of(originator_id, version, topic, bytes(state))
         except UNREADABLE as exc:
             raise unreadable(where(), version, exc) from None
 

@@ -11,12 +11,11 @@ test keeps in step.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import StoredEvent
 
-from agreement_ledger.ledger.codec import agreement_event, id_bytes
+from agreement_ledger.ledger.codec import LedgerMapper, id_bytes
 from agreement_ledger.ledger.domain import Agreement, agreement_id
 
 STREAM = (
@@ -34,11 +33,13 @@ class UnexpectedStream(Exception):
     """A stored stream this path does not read: the full path says what is wrong with it."""
 
 
-def stream_of(connection: sqlite3.Connection, mapper: Any, key: str) -> list[Agreement.Event]:
+def stream_of(
+    connection: sqlite3.Connection, mapper: LedgerMapper, key: str
+) -> list[Agreement.Event]:
     """The stored events of the agreement ``key`` (none if it is not registered)."""
     stream_id = agreement_id(key)
     return [
-        agreement_event(mapper, StoredEvent(stream_id, version, topic, bytes(state)))
+        mapper.event_of(stream_id, version, topic, bytes(state))
         for version, topic, state in connection.execute(STREAM, (stream_id.bytes,))
     ]
 

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection
 
-from agreement_ledger.ledger.codec import agreement_event
+from agreement_ledger.ledger.codec import LedgerMapper, agreement_event
 from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.ledger.workers import Pool
 from agreement_ledger.projections import store
@@ -63,7 +62,7 @@ class ImportProjection:
     """The read models of one import, projected while it writes (see module)."""
 
     def __init__(
-        self, connection: Connection, mapper: Mapper[Any], now: datetime, start: int, workers: int
+        self, connection: Connection, mapper: LedgerMapper, now: datetime, start: int, workers: int
     ) -> None:
         self.connection = connection
         self.workers = workers
@@ -77,7 +76,7 @@ class ImportProjection:
 
     @classmethod
     def begin(
-        cls, connection: Connection, mapper: Mapper[Any], now: datetime, workers: int
+        cls, connection: Connection, mapper: LedgerMapper, now: datetime, workers: int
     ) -> ImportProjection | None:
         """Lock the tracked position for the import's transaction; ``None`` unless the read
         models are of this projection's version and have seen every stored event."""
@@ -130,9 +129,7 @@ class ImportProjection:
         """The read-model rows of these agreements (in a worker, or in this process)."""
         keys, projections = [], []
         for originator_id, rows in streams:
-            events = [
-                agreement_event(self.mapper, StoredEvent(originator_id, *row)) for row in rows
-            ]
+            events = [self.mapper.event_of(originator_id, *row) for row in rows]
             keys.append(events[0].agreement)
             projection = project(events, as_of=self.now)
             if projection is not None:

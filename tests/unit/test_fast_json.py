@@ -179,3 +179,81 @@ def test_a_refused_event_is_refused_with_the_walks_words() -> None:
         else:  # pragma: no cover - the failure this test looks for
             raise AssertionError(f"{value!r} was not refused")
     check_storable(_nested(MAX_DEPTH))  # as deep as allowed: accepted
+
+
+def test_every_character_is_written_as_the_standard_library_writes_it() -> None:
+    """The canonical form's text, over all of Unicode but lone surrogates."""
+    characters = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for first in range(0, len(characters), 4096):
+        text = "".join(characters[first : first + 4096])
+        record = {"note": text, "fields": {text[:50]: [text[-50:]]}}
+        assert canonical_bytes(record) == standard_canonical_bytes(record)
+
+
+def test_keys_that_are_not_text_are_written_as_the_standard_library_sorts_them() -> None:
+    record = {"fields": {10: "ten", 9: "nine", "a": {2: 1, 1: 2}}}
+    record["fields"].pop("a")  # ``json.dumps`` cannot sort text and numbers together
+    assert canonical_bytes(record) == standard_canonical_bytes(record)
+    assert b'{"9":"nine","10":"ten"}' in canonical_bytes(record)
+
+
+EDGE_NUMBERS = [
+    b"123456789012345678901234567890",  # beyond 64 bits: a whole number, not a float
+    b"-18446744073709551617",
+    b"18446744073709551616",
+    b"-0",
+    b"-0.0",
+    b"1e400",  # beyond a float: infinity, read by the library's own code
+    b"1e-400",
+    b"2.2250738585072011e-308",
+    b"0.30000000000000004",
+    b"NaN",
+    b"[" * 3000 + b"]" * 3000,  # deeper than either reader goes
+]
+
+
+def test_stored_numbers_and_oddities_are_read_as_the_librarys_transcoder_reads_them() -> None:
+    library, ledger = transcoder(), transcoder(LedgerTranscoder)
+    stamp = b'{"_type_":"datetime_iso","_data_":"2026-11-28T10:00:00+00:00"}'
+    for value in [*EDGE_NUMBERS, b'"\\ud800"', b'"\\ud83d\\ude00"', b'{"a":1,"a":2}']:
+        data = b'{"timestamp":' + stamp + b',"fields":{"n":' + value + b"}}"
+        outcomes = []
+        for coder in (library, ledger):
+            try:
+                outcomes.append(repr(coder.decode(data)))
+            except (ValueError, RecursionError) as refused:
+                outcomes.append(type(refused).__name__)
+        assert outcomes[0] == outcomes[1], value[:40]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**200), 2**200))
+def test_any_number_as_text_is_read_as_the_library_reads_it(number: float | int) -> None:
+    library, ledger = transcoder(), transcoder(LedgerTranscoder)
+    stamp = b'{"_type_":"datetime_iso","_data_":"2026-11-28T10:00:00+00:00"}'
+    written = json.dumps(number).encode()
+    for text in (written, written.upper()):
+        data = b'{"timestamp":' + stamp + b',"n":' + text + b"}"
+        assert repr(ledger.decode(data)) == repr(library.decode(data))
+
+
+def test_every_event_of_the_release_database_is_made_as_the_librarys_mapper_makes_it() -> None:
+    from uuid import UUID
+
+    from eventsourcing.persistence import Mapper, StoredEvent
+
+    from agreement_ledger.ledger.codec import ledger_mapper
+
+    ours = ledger_mapper()
+    theirs = Mapper(transcoder=ours.transcoder)
+    connection = sqlite3.connect(FIXTURES / "release-0.1.db")
+    rows = connection.execute(
+        "SELECT originator_id, originator_version, topic, state FROM ledger_events"
+    ).fetchall()
+    connection.close()
+    assert rows
+    for stream, version, topic, state in rows:
+        stored = StoredEvent(UUID(bytes=stream), version, topic, bytes(state))
+        made, expected = ours.to_domain_event(stored), theirs.to_domain_event(stored)
+        assert type(made) is type(expected)
+        assert repr(vars(made)) == repr(vars(expected))

@@ -67,6 +67,7 @@ from agreement_ledger.ledger.text import (
     actor_problem,
     decode_utf8,
     default_actor,
+    plain_json,
     plainly_storable,
     read_json,
 )
@@ -168,8 +169,13 @@ def json_lines(lines: Iterable[bytes]) -> Iterator[Submission]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        data = line.removesuffix(b"\n").removesuffix(b"\r")
+        plain = plain_json(data)
+        if plain is not None:
+            yield Submission(plain, line=number, checked=True)
+            continue
         try:
-            text = decode_utf8(line.removesuffix(b"\n").removesuffix(b"\r"))
+            text = decode_utf8(data)
             checked = plainly_storable(text)
             raw = read_json(text, checked=checked)
         except Rejected as error:

@@ -69,6 +69,7 @@ _SORTED = msgspec.json.Encoder(order="sorted")
 text as itself (every character escaped as ``json.dumps`` escapes it: tested over all
 of Unicode)."""
 SMALLEST, LARGEST = -(2**63), 2**64 - 1
+_TEXT_ONLY = frozenset({str})
 
 
 def written_alike(record: Any, *, stamped: bool = False) -> bool:
@@ -82,10 +83,10 @@ def written_alike(record: Any, *, stamped: bool = False) -> bool:
     """
     if type(record) is not dict:
         return _alike(record)
-    for key, value in record.items():
+    if stamped and type(record.get("timestamp")) is datetime:  # not the hot path: a copy
+        record = {k: v for k, v in record.items() if k != "timestamp"}
+    for value in record.values():
         if type(value) is str or value is None:
-            continue
-        if stamped and key == "timestamp" and type(value) is datetime:
             continue
         if not _alike(value):
             return False
@@ -104,7 +105,7 @@ def _alike(value: Any) -> bool:
                 return False
         elif kind is dict:
             # ``json.dumps`` writes a key of another type as text but sorts it as itself
-            if any(type(key) is not str for key in value):
+            if not _TEXT_ONLY.issuperset(map(type, value)):
                 return False
             stack.extend(value.values())
         elif kind is list or kind is tuple:

@@ -135,12 +135,13 @@ class LedgerTranscoder(JSONTranscoder):
         """``encode``, told whether ``obj`` is written alike (``written_alike``, stamped)
         by a caller that already knows."""
         if alike:
+            plain = obj
             stamp = obj.get("timestamp")
             if type(stamp) is datetime:  # a copy: the caller's state stays as it was
-                obj = obj.copy()
-                obj["timestamp"] = {"_type_": "datetime_iso", "_data_": stamp.isoformat()}
+                plain = obj.copy()
+                plain["timestamp"] = {"_type_": "datetime_iso", "_data_": stamp.isoformat()}
             try:
-                return _ENCODER.encode(obj)
+                return _ENCODER.encode(plain)
             except (TypeError, ValueError, msgspec.EncodeError):
                 pass
         return super().encode(obj)

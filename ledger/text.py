@@ -16,6 +16,7 @@ command-line text. Three things about it matter beyond the vocabulary's types:
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import os
@@ -168,6 +169,63 @@ def plainly_storable(text: str) -> bool:
     at most the number of brackets. Most lines of an import pass, and skip the walk over
     every value that ``check_storable`` makes."""
     return "\\u" not in text and text.count("{") + text.count("[") <= MAX_DEPTH
+
+
+_NUMBER_AS_ZERO = bytes.maketrans(b"0123456789.eE+-", b"0" * 15)
+_TOO_LONG = b"0" * (MAX_NUMBER_DIGITS + 1)
+_SPACE_BEFORE_COLON = (b" :", b"\t:", b"\r:", b"\n:")
+
+
+def plain_json(data: bytes) -> dict[str, Any] | None:
+    """The JSON object ``data`` holds, when ``data`` shows at a glance that ``read_json``
+    would read the same object and find it ``plainly_storable``; else ``None``, and
+    ``read_json`` reads it (and words what it refuses).
+
+    ``msgspec`` reads it, at a third of the cost, when: nothing is escaped (no
+    backslash: no ``\\u`` can hide NUL or a surrogate, and every quote ends a string);
+    no number can be too long (no run of more than ``MAX_NUMBER_DIGITS`` characters
+    that numbers are written with); nesting is plainly shallow; and no key is given
+    twice, which ``read_json`` refuses where ``msgspec`` keeps the last. For that, each
+    key must be followed by its colon at once, so that ``":`` counts the keys written;
+    the object's keys, counted at every level, then equal that count only if none
+    repeats. ``msgspec`` refuses the rest of what ``read_json`` refuses (malformed JSON,
+    ``NaN``, control characters in text, invalid UTF-8) and reads numbers alike.
+    """
+    if (
+        b"\\" in data
+        or any(space in data for space in _SPACE_BEFORE_COLON)
+        or data.count(b"{") + data.count(b"[") > MAX_DEPTH
+        or _TOO_LONG in data.translate(_NUMBER_AS_ZERO)
+    ):
+        return None
+    try:
+        value = _line_decoder().decode(data)
+    except ValueError:  # msgspec's DecodeError
+        return None
+    if type(value) is not dict or _keys_read(value) != data.count(b'":'):
+        return None
+    return value
+
+
+@functools.cache
+def _line_decoder() -> Any:
+    import msgspec  # here, not above: the lean read path shows text without loading it
+
+    return msgspec.json.Decoder()
+
+
+def _keys_read(value: dict[str, Any]) -> int:
+    """How many keys the objects in ``value`` hold, at every level."""
+    count = 0
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            count += len(item)
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+    return count
 
 
 def read_json(text: str, *, storable: bool = True, checked: bool = False) -> Any:

@@ -257,3 +257,62 @@ def test_every_event_of_the_release_database_is_made_as_the_librarys_mapper_make
         made, expected = ours.to_domain_event(stored), theirs.to_domain_event(stored)
         assert type(made) is type(expected)
         assert repr(vars(made)) == repr(vars(expected))
+
+
+# Lines as a hostile writer might send them: JSON-like text from pieces that matter to
+# the shortcut (quotes, colons, spaces, backslashes, long numbers, repeats, nesting).
+PIECES = st.sampled_from(
+    ['"a"', '"b"', ":", " :", ",", "{", "}", "[", "]", "1", "-0", "1.5e3", "9" * 64,
+     "9" * 65, "null", "true", "NaN", '"\\u0000"', '"x:y"', '"\\""', "\t", " ", "\u00e9",
+     '"\ud800"'.encode("utf-8", "surrogatepass").decode("utf-8", "replace")]
+)
+LINES = st.lists(PIECES, max_size=30).map("".join) | st.builds(
+    lambda value, spaced: json.dumps(value, separators=(", ", " : ") if spaced else (",", ":")),
+    st.dictionaries(TEXT, NESTED, max_size=4),
+    st.booleans(),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(LINES | st.binary(max_size=40))
+def test_a_line_read_by_the_shortcut_is_read_alike_by_the_full_reader(line: str | bytes) -> None:
+    """Whatever ``plain_json`` reads, ``read_json`` reads as the same value, storable,
+    without refusing it (a repeated key, a number too long, NUL, invalid UTF-8, ...)."""
+    from agreement_ledger.ledger.errors import InvalidField
+    from agreement_ledger.ledger.text import plain_json, plainly_storable, read_json
+
+    data = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+    value = plain_json(data)
+    if value is None:
+        return
+    text = data.decode("utf-8")
+    assert plainly_storable(text)
+    try:
+        expected = read_json(text)
+    except InvalidField as refused:  # pragma: no cover - the failure this test looks for
+        raise AssertionError(f"{data!r} was read by the shortcut: {refused}") from None
+    assert repr(value) == repr(expected)
+
+
+def test_the_shortcut_leaves_what_the_full_reader_refuses_to_it() -> None:
+    from agreement_ledger.ledger.text import plain_json
+
+    refused = [
+        b'{"a":1,"a":2}',
+        b'{"a":{"b":1,"b":2}}',
+        b'{"a" :1,"a":2}',  # a repeat behind a space
+        b'{"n":' + b"1" * 65 + b"}",
+        b'{"n":1.' + b"0" * 64 + b"}",
+        b'{"a":"\\u0000"}',
+        b'{"a":"\xed\xa0\x80"}',  # a surrogate written in UTF-8
+        b'{"a":NaN}',
+        b"[1]",
+        b"{" * 40 + b"}" * 40,
+    ]
+    for data in refused:
+        assert plain_json(data) is None, data
+    assert plain_json(b'{"n":' + b"1" * 64 + b',"a":"x:y","b":[{"c":null}]}') == {
+        "n": int("1" * 64),
+        "a": "x:y",
+        "b": [{"c": None}],
+    }

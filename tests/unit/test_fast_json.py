@@ -262,9 +262,32 @@ def test_every_event_of_the_release_database_is_made_as_the_librarys_mapper_make
 # Lines as a hostile writer might send them: JSON-like text from pieces that matter to
 # the shortcut (quotes, colons, spaces, backslashes, long numbers, repeats, nesting).
 PIECES = st.sampled_from(
-    ['"a"', '"b"', ":", " :", ",", "{", "}", "[", "]", "1", "-0", "1.5e3", "9" * 64,
-     "9" * 65, "null", "true", "NaN", '"\\u0000"', '"x:y"', '"\\""', "\t", " ", "\u00e9",
-     '"\ud800"'.encode("utf-8", "surrogatepass").decode("utf-8", "replace")]
+    [
+        '"a"',
+        '"b"',
+        ":",
+        " :",
+        ",",
+        "{",
+        "}",
+        "[",
+        "]",
+        "1",
+        "-0",
+        "1.5e3",
+        "9" * 64,
+        "9" * 65,
+        "null",
+        "true",
+        "NaN",
+        '"\\u0000"',
+        '"x:y"',
+        '"\\""',
+        "\t",
+        " ",
+        "\u00e9",
+        '"\ud800"'.encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+    ]
 )
 LINES = st.lists(PIECES, max_size=30).map("".join) | st.builds(
     lambda value, spaced: json.dumps(value, separators=(", ", " : ") if spaced else (",", ":")),

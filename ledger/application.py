@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, NamedTuple, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -123,9 +123,9 @@ class ImportObserver(Protocol):
 ObserverFactory = Callable[[Connection], "ImportObserver | None"]
 
 
-@dataclass(frozen=True)
-class Submission:
-    """One raw event to append, and the import line it came from (for error messages)."""
+class Submission(NamedTuple):
+    """One raw event to append, and the import line it came from (for error messages).
+    A named tuple: one is made for every line of an import."""
 
     raw: Any
     line: int | None = None

@@ -62,9 +62,19 @@ def one_of(*choices: str) -> Normaliser:
     return check
 
 
+_PARTY_CODES_SEEN: set[str] = set()
+"""Party codes found well formed (a register names the same few hundred again and again:
+a set lookup instead of the pattern); at most ``_SEEN_AT_MOST`` are kept."""
+_SEEN_AT_MOST = 4096
+
+
 def party_code(name: str, value: Any) -> str:
+    if type(value) is str and value in _PARTY_CODES_SEEN:
+        return value
     if not isinstance(value, str) or not PARTY_CODE.fullmatch(value):
         raise _fail(name, "a party code like KR or US-DOD ([A-Z][A-Z0-9_-]{0,31})", value)
+    if type(value) is str and len(_PARTY_CODES_SEEN) < _SEEN_AT_MOST:
+        _PARTY_CODES_SEEN.add(value)
     return value
 
 

@@ -45,7 +45,11 @@ def canonical_form(record: dict[str, Any]) -> tuple[bytes, bool]:
     """``canonical_bytes``, and whether every value was one the fast encoder writes as
     the standard library does (what the bulk writer then need not ask again of the same
     values when it stores them)."""
-    hashed = {k: v for k, v in record.items() if k not in UNHASHED_KEYS}
+    hashed = (
+        record  # a chain record holds none of them: no copy
+        if record.keys().isdisjoint(UNHASHED_KEYS)
+        else {k: v for k, v in record.items() if k not in UNHASHED_KEYS}
+    )
     if written_alike(hashed):
         try:
             return _SORTED.encode(hashed), True

@@ -87,15 +87,13 @@ def check_storable(raw: Any) -> None:
 
 def _plainly_storable_value(raw: Any) -> bool:
     """Whether ``raw`` shows at a glance what ``check_storable`` would find by walking it:
-    ``orjson`` (a tenth of the walk's cost) refuses a lone surrogate and writes U+0000 as
+    ``msgspec`` (a tenth of the walk's cost) refuses a lone surrogate and writes U+0000 as
     ``\\u0000``, and nesting is at most the number of brackets in its text. Anything
     else (a refusal, an escape, many brackets) is left to the walk, which words the
     problem."""
-    import orjson  # here, not above: the lean read path shows text without loading it
-
     try:
-        text = orjson.dumps(raw)
-    except (orjson.JSONEncodeError, TypeError):
+        text = _encoder().encode(raw)
+    except Exception:  # what it cannot write (a surrogate, another type): the walk decides
         return False
     return b"\\u0000" not in text and text.count(b"{") + text.count(b"[") <= MAX_DEPTH
 
@@ -215,6 +213,13 @@ def _line_decoder() -> Any:
     import msgspec  # here, not above: the lean read path shows text without loading it
 
     return msgspec.json.Decoder()
+
+
+@functools.cache
+def _encoder() -> Any:
+    import msgspec  # here, not above: the lean read path shows text without loading it
+
+    return msgspec.json.Encoder()
 
 
 def _keys_read(value: dict[str, Any]) -> int:

@@ -154,8 +154,8 @@ class PreparedEvent:
     envelope: Envelope
     fields: dict[str, Any]
     written_alike: bool = False
-    """Whether every value of ``fields`` is one ``orjson`` writes as the standard library
-    does (``chain.written_alike``), found when the event was hashed."""
+    """Whether every value of ``fields`` is one the fast encoder (``msgspec``) writes as the
+    standard library does (``chain.written_alike``), found when the event was hashed."""
 
     @property
     def event_id(self) -> str:
@@ -395,7 +395,7 @@ def _event_kwargs(
     envelope: Envelope, event_id: str, version: int, recorded_by: str, prev_hash: str, now: datetime
 ) -> tuple[dict[str, Any], bool]:
     """The event's attributes, with its hash; and whether all of them are written alike by
-    ``orjson`` and the standard library (``PreparedEvent.written_alike``)."""
+    the fast encoder and the standard library (``PreparedEvent.written_alike``)."""
     record = chain_record(identified(envelope, event_id), version, now, recorded_by, prev_hash)
     hash_, alike = record_hash_alike(record)
     fields = {

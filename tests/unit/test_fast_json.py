@@ -147,7 +147,7 @@ def _nested(depth: int) -> Any:
 @settings(max_examples=500, deadline=None)
 @given(NESTED | DEEP | st.lists(DEEP, max_size=2))
 def test_an_event_that_looks_storable_is(value: Any) -> None:
-    """The quick look of ``check_storable`` (one ``orjson`` pass) never lets through what
+    """The quick look of ``check_storable`` (one ``msgspec`` pass) never lets through what
     the walk over every value refuses: NUL, a lone surrogate, nesting too deep."""
     from agreement_ledger.ledger.errors import InvalidField
     from agreement_ledger.ledger.text import _plainly_storable_value, _strings, unstorable

@@ -82,13 +82,17 @@ def written_alike(record: Any, *, stamped: bool = False) -> bool:
     may be a date-time, which the caller writes as the library's transcoder does.
 
     Loops rather than recursion, and an object's text values (most values) settled
-    first: this runs for every event hashed, stored or read. The top level's keys are
-    not looked at: they are attribute names or the ledger's own keys, text.
+    first: this runs for every event hashed, stored or read. A record's top-level keys
+    are not looked at (the ledger's own and JSON's: text; the sorted encoder of the
+    canonical form refuses any other); a stored state's are.
     """
     if type(record) is not dict:
         return _alike(record)
-    if stamped and type(record.get("timestamp")) is datetime:  # not the hot path: a copy
-        record = {k: v for k, v in record.items() if k != "timestamp"}
+    if stamped:  # a stored state, not the hot path: its keys checked, its date-time set aside
+        if not _TEXT_ONLY.issuperset(map(type, record)):
+            return False
+        if type(record.get("timestamp")) is datetime:
+            record = {k: v for k, v in record.items() if k != "timestamp"}
     for value in record.values():
         if type(value) is str or value is None:
             continue

@@ -87,13 +87,16 @@ def check_storable(raw: Any) -> None:
 
 def _plainly_storable_value(raw: Any) -> bool:
     """Whether ``raw`` shows at a glance what ``check_storable`` would find by walking it:
-    ``msgspec`` (a tenth of the walk's cost) refuses a lone surrogate and writes U+0000 as
+    ``orjson`` (a tenth of the walk's cost) refuses a lone surrogate and writes U+0000 as
     ``\\u0000``, and nesting is at most the number of brackets in its text. Anything
     else (a refusal, an escape, many brackets) is left to the walk, which words the
-    problem."""
+    problem. (Not ``msgspec``: it writes a key that is an enumeration or a subclass of
+    text by its value, where the walk reads ``str(key)``; ``orjson`` refuses such keys.)"""
+    import orjson  # here, not above: the lean read path shows text without loading it
+
     try:
-        text = _encoder().encode(raw)
-    except Exception:  # what it cannot write (a surrogate, another type): the walk decides
+        text = orjson.dumps(raw)
+    except (orjson.JSONEncodeError, TypeError):
         return False
     return b"\\u0000" not in text and text.count(b"{") + text.count(b"[") <= MAX_DEPTH
 
@@ -198,9 +201,10 @@ def plain_json(data: bytes) -> dict[str, Any] | None:
         or _TOO_LONG in data.translate(_NUMBER_AS_ZERO)
     ):
         return None
+    decoder, refused = _line_reader()
     try:
-        value = _line_decoder().decode(data)
-    except ValueError:  # msgspec's DecodeError
+        value = decoder.decode(data)
+    except (refused, ValueError):  # malformed; invalid UTF-8 in a text (UnicodeDecodeError)
         return None
     if type(value) is not dict:
         return None
@@ -209,17 +213,11 @@ def plain_json(data: bytes) -> dict[str, Any] | None:
 
 
 @functools.cache
-def _line_decoder() -> Any:
+def _line_reader() -> tuple[Any, type[Exception]]:
+    """``msgspec``'s decoder, and the error it raises for what it refuses."""
     import msgspec  # here, not above: the lean read path shows text without loading it
 
-    return msgspec.json.Decoder()
-
-
-@functools.cache
-def _encoder() -> Any:
-    import msgspec  # here, not above: the lean read path shows text without loading it
-
-    return msgspec.json.Encoder()
+    return msgspec.json.Decoder(), msgspec.DecodeError
 
 
 def _keys_read(value: dict[str, Any]) -> int:

@@ -147,7 +147,7 @@ def _nested(depth: int) -> Any:
 @settings(max_examples=500, deadline=None)
 @given(NESTED | DEEP | st.lists(DEEP, max_size=2))
 def test_an_event_that_looks_storable_is(value: Any) -> None:
-    """The quick look of ``check_storable`` (one ``msgspec`` pass) never lets through what
+    """The quick look of ``check_storable`` (one ``orjson`` pass) never lets through what
     the walk over every value refuses: NUL, a lone surrogate, nesting too deep."""
     from agreement_ledger.ledger.errors import InvalidField
     from agreement_ledger.ledger.text import _plainly_storable_value, _strings, unstorable
@@ -201,6 +201,8 @@ EDGE_NUMBERS = [
     b"123456789012345678901234567890",  # beyond 64 bits: a whole number, not a float
     b"-18446744073709551617",
     b"18446744073709551616",
+    b"19933688932870350000",  # 65 bits, where msgspec before 0.19 read the wrong number
+    b"19999999999999999999",
     b"-0",
     b"-0.0",
     b"1e400",  # beyond a float: infinity, read by the library's own code
@@ -331,11 +333,70 @@ def test_the_shortcut_leaves_what_the_full_reader_refuses_to_it() -> None:
         b'{"a":NaN}',
         b"[1]",
         b"{" * 40 + b"}" * 40,
+        b'{"a":"\xff"}',  # invalid UTF-8 in a text
     ]
     for data in refused:
         assert plain_json(data) is None, data
+    for number in (b"19933688932870350000", b"19999999999999999999", b"-9223372036854775809"):
+        assert plain_json(b'{"n":' + number + b"}") == {"n": int(number)}
     assert plain_json(b'{"n":' + b"1" * 64 + b',"a":"x:y","b":[{"c":null}]}') == {
         "n": int("1" * 64),
         "a": "x:y",
         "b": [{"c": None}],
     }
+
+
+STAMP = b'{"_type_":"datetime_iso","_data_":"2026-11-28T10:00:00+00:00"}'
+
+
+def test_a_damaged_state_is_refused_in_the_librarys_words() -> None:
+    """Invalid UTF-8 in a text: the library's reader words it (its position in the
+    document), as before the fast reader."""
+    library, ledger = transcoder(), transcoder(LedgerTranscoder)
+    data = b'{"timestamp":' + STAMP + b',"x":"\xed\xa0\x80"}'
+    refusals = []
+    for coder in (library, ledger):
+        try:
+            coder.decode(data)
+        except ValueError as refused:
+            refusals.append(str(refused))
+    assert len(refusals) == 2 and refusals[0] == refusals[1]
+
+
+def test_the_hash_of_a_state_the_fast_reader_refuses_is_still_found() -> None:
+    from agreement_ledger.ledger.codec import hash_of
+
+    data = b'{"timestamp":' + STAMP + b',"x":"\xed\xa0\x80","hash":"abc"}'
+    assert hash_of(data) == json.loads(data)["hash"] == "abc"
+
+
+def test_a_custom_value_behind_an_escape_is_read_as_the_library_reads_it() -> None:
+    library, ledger = transcoder(), transcoder(LedgerTranscoder)
+    hidden = b'{"\\u005ftype_":"uuid_hex","_data_":"' + b"0" * 32 + b'"}'
+    data = b'{"timestamp":' + STAMP + b',"x":' + hidden + b"}"
+    assert repr(ledger.decode(data)) == repr(library.decode(data))  # a UUID in both
+
+
+def test_a_state_whose_keys_are_not_all_text_is_written_by_the_library() -> None:
+    from datetime import datetime
+
+    library, ledger = transcoder(), transcoder(LedgerTranscoder)
+    stamp = datetime(2026, 11, 28, tzinfo=UTC)
+    for key in (1e16, 1e-7, 2, True):
+        state = {"timestamp": stamp, key: 1}
+        assert ledger.encode(state) == library.encode(state)
+
+
+def test_a_key_that_only_looks_like_text_is_walked() -> None:
+    """An enumeration or a subclass of text as a key: the walk reads ``str(key)``."""
+    import enum
+
+    from agreement_ledger.ledger.text import _plainly_storable_value
+
+    class Sneaky(str):
+        def __str__(self) -> str:
+            return "k\x00"
+
+    keyed = enum.Enum("Keyed", {"A": "x"})
+    for key in (Sneaky("k"), keyed.A):
+        assert not _plainly_storable_value({key: 1})

@@ -126,9 +126,10 @@ class LedgerTranscoder(JSONTranscoder):
     rest. Whatever it would treat differently goes through the library's own code: on
     writing, a number with a fraction or beyond 64 bits, a key that is not text or a
     value of another type (``chain.written_alike``); on reading, another custom value
-    (``"_type_"`` twice) or what ``msgspec`` refuses (a lone surrogate, ``NaN``, a
-    number beyond the range of a float, nesting beyond its depth). Numbers are read
-    alike (integers of any length whole, fractions correctly rounded by both).
+    (``"_type_"`` twice, or any ``\\u`` escape, behind which one could hide) or what
+    ``msgspec`` refuses (a lone surrogate, ``NaN``, a number beyond the range of a float,
+    invalid UTF-8, nesting beyond its depth). Numbers are read alike (integers of any
+    length whole, fractions correctly rounded by both).
     """
 
     def encode(self, obj: Any) -> bytes:

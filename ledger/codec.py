@@ -64,12 +64,13 @@ class LedgerMapper(Mapper[Any]):
     event classes are ever resolved here.
     """
 
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+    def to_domain_event(self, stored_event: StoredEvent) -> Agreement.Event:
+        """One stored event as every reader of the log reads it (``event_of``)."""
         return self.event_of(
             stored_event.originator_id,
             stored_event.originator_version,
             stored_event.topic,
-            stored_event.state,
+            bytes(stored_event.state),
         )
 
     def event_of(
@@ -169,13 +170,6 @@ class LedgerTranscoder(JSONTranscoder):
                     state["timestamp"] = datetime.fromisoformat(stamp["_data_"])
                     return state
         return super().decode(data)
-
-
-def agreement_event(mapper: LedgerMapper, stored: StoredEvent) -> Agreement.Event:
-    """One stored event as every reader of the log reads it (``LedgerMapper.event_of``)."""
-    return mapper.event_of(
-        stored.originator_id, stored.originator_version, stored.topic, bytes(stored.state)
-    )
 
 
 def ledger_mapper() -> LedgerMapper:

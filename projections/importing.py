@@ -27,7 +27,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection
 
-from agreement_ledger.ledger.codec import LedgerMapper, agreement_event
+from agreement_ledger.ledger.codec import LedgerMapper
 from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.ledger.workers import Pool
 from agreement_ledger.projections import store
@@ -92,7 +92,7 @@ class ImportProjection:
         Rows of ``again`` agreements may be stored already: they are replaced."""
         if not self.active:
             return
-        self.stored.update(agreement_event(self.mapper, stream[0]).agreement for stream in again)
+        self.stored.update(self.mapper.to_domain_event(stream[0]).agreement for stream in again)
         streams = [_plain(stream) for stream in (*fresh, *again)]
         few = sum(len(events) for _, events in streams) < POOL_FROM
         if self.pool is None and (few or self.workers < 2):

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from agreement_ledger.ledger import sqlite_log
-from agreement_ledger.ledger.codec import agreement_event, ledger_mapper, stored_event
+from agreement_ledger.ledger.codec import ledger_mapper, stored_event
 from agreement_ledger.ledger.domain import AgreementStream
 from agreement_ledger.ledger.vocabulary import read_envelope
 from agreement_ledger.projections import lean, rows
@@ -123,7 +123,7 @@ def _append_locked(
         raise HandOver("a repeat, to be reported as skipped")
     stored = stored_event(mapper.transcoder, prepared, now)
     seq = sqlite_log.insert(connection, stored)
-    events.append(agreement_event(mapper, stored))  # as a catch-up would read it
+    events.append(mapper.to_domain_event(stored))  # as a catch-up would read it
     projection = project(events, as_of=now)
     if projection is None:
         raise HandOver("nothing to project")

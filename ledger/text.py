@@ -191,13 +191,14 @@ def plain_json(data: bytes) -> dict[str, Any] | None:
     repeats. ``msgspec`` refuses the rest of what ``read_json`` refuses (malformed JSON,
     ``NaN``, control characters in text, invalid UTF-8) and reads numbers alike.
     """
+    objects = data.count(b"{")
     if (
         b"\\" in data
         or b" :" in data  # white space before a key's colon (JSON's four kinds)
         or b"\t:" in data
         or b"\r:" in data
         or b"\n:" in data
-        or data.count(b"{") + data.count(b"[") > MAX_DEPTH
+        or objects + data.count(b"[") > MAX_DEPTH
         or _TOO_LONG in data.translate(_NUMBER_AS_ZERO)
     ):
         return None
@@ -208,7 +209,7 @@ def plain_json(data: bytes) -> dict[str, Any] | None:
         return None
     if type(value) is not dict:
         return None
-    keys = len(value) if data.count(b"{") == 1 else _keys_read(value)  # 1: no object within
+    keys = len(value) if objects == 1 else _keys_read(value)  # 1: no object within
     return value if keys == data.count(b'":') else None
 
 

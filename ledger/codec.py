@@ -95,6 +95,14 @@ class LedgerMapper(Mapper[Any]):
                 f"Failed to deserialise state of stored event with topic '{topic}', "
                 f"originator_id '{originator_id}' and originator_version {version}: {error}"
             ) from error
+        if type(event_state.get("timestamp")) is not datetime:
+            # Every event is stamped when recorded; a state without a date-time there was
+            # not written by the ledger, and every reader must say so (not only those
+            # that show the recording time).
+            raise MapperDeserialisationError(
+                f"stored event with topic '{topic}', originator_id '{originator_id}' and "
+                f"originator_version {version} has no date-time as its timestamp"
+            )
         event_state["originator_id"] = find_id_convertor(cls, cast(Hashable, type(originator_id)))(
             originator_id
         )

@@ -80,6 +80,10 @@ DAMAGES: dict[str, Damage] = {
         "INSERT INTO ledger_events (originator_id, originator_version, topic, state) "
         "SELECT originator_id, 0, topic, state FROM ledger_events WHERE originator_version = 2"
     ),
+    "a recording time made a number": _sql(
+        "UPDATE ledger_events SET state = CAST(json_set(CAST(state AS TEXT), '$.timestamp', 5) "
+        "AS BLOB) WHERE originator_version = 5"
+    ),
     "garbage in a read model": _sql(
         "UPDATE read_agreements SET show = 'not json {', status = 'x' || status",
         "UPDATE read_flags SET events = '[[[', severity = 'x'",

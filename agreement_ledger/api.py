@@ -139,7 +139,7 @@ class Ledger:
         for key in sorted(keys):
             projection = project(self.projector.stream(key), as_of=now)
             if projection is not None:
-                self._recomputed[key] = projection
+                self._recomputed[key] = projection.kept()
         self.replica = {
             "replica": True,
             "position": position,
@@ -268,13 +268,19 @@ class Ledger:
         return [item.as_json() for item in items]
 
     def timeline(self, key: str) -> list[dict[str, Any]]:
-        """An agreement's events in world-time order, with precision and recording time."""
-        with self.read_models().connect() as connection:
-            if key in self._recomputed:
-                return list(self._recomputed[key].timeline)
-            if store.show(connection, key) is None:
-                raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
-            return store.timeline_entries(connection, key)
+        """An agreement's events in world-time order, with precision and recording time:
+        made from its stored events when asked, by the projection every read model comes
+        from (no read model keeps it: see docs/decisions.md)."""
+        from agreement_ledger.ledger.eventstore import UNREADABLE, damaged
+        from agreement_ledger.projections.project import project
+
+        projection = project(self.projector.stream(key), as_of=datetime.now(UTC))
+        if projection is None:
+            raise UnknownAgreement(f"agreement {key!r} is not registered", agreement=key)
+        try:
+            return projection.timeline
+        except UNREADABLE as exc:  # a stored value the rules never wrote
+            raise damaged(key, exc) from None
 
     def replay(
         self, key: str, as_of: str | None = None, known_at: str | None = None

@@ -16,5 +16,5 @@ GRANT USAGE ON SEQUENCE ledger_events_id_seq TO ledger_app;
 
 -- The read models are derived and rebuildable: the application maintains them.
 GRANT SELECT, INSERT, UPDATE, DELETE
-    ON read_agreements, read_parties, read_flags, read_timeline, read_tracking
+    ON read_agreements, read_parties, read_flags, read_tracking
     TO ledger_app;

@@ -49,7 +49,6 @@ FORGET = {
     rows.AGREEMENTS: "DELETE FROM read_agreements WHERE read_agreements.agreement IN (?)",
     rows.PARTIES: "DELETE FROM read_parties WHERE read_parties.agreement IN (?)",
     rows.FLAGS: "DELETE FROM read_flags WHERE read_flags.agreement IN (?)",
-    rows.TIMELINE: "DELETE FROM read_timeline WHERE read_timeline.agreement IN (?)",
 }
 INSERT_ROWS = {
     rows.AGREEMENTS: (
@@ -65,7 +64,6 @@ INSERT_ROWS = {
         "INSERT INTO read_flags (agreement, position, code, severity, certainty, party, "
         "message, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ),
-    rows.TIMELINE: "INSERT INTO read_timeline (agreement, entries) VALUES (?, ?)",
 }
 
 

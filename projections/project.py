@@ -8,8 +8,9 @@ at which instants (``as_of``, ``known_at``) they are evaluated.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from agreement_ledger.ledger.domain import Agreement
@@ -30,17 +31,32 @@ from agreement_ledger.projections.state import AgreementState, compute_state
 
 @dataclass(frozen=True)
 class Projection:
-    """Everything the read models hold about one agreement."""
+    """Everything the read models hold about one agreement, and its timeline."""
 
     key: str
     show: dict[str, Any]
     flags: list[Flag]
-    timeline: list[dict[str, Any]]
     changes_at: datetime | None  # when the answer next changes by time alone
+    facts: Facts | None = field(repr=False, compare=False)
+    state: AgreementState | None = field(repr=False, compare=False)
+    """What the timeline is made from (``None`` once let go: ``kept``)."""
 
     @property
     def flag_rows(self) -> list[dict[str, Any]]:
         return [flag.as_json(self.key) for flag in self.flags]
+
+    @cached_property
+    def timeline(self) -> list[dict[str, Any]]:
+        """Made when asked (``ledger timeline``, the report), not for every projection:
+        no read model stores it (see docs/decisions.md)."""
+        if self.facts is None or self.state is None:
+            raise LookupError("this projection was kept without what its timeline is made of")
+        return timeline(self.facts, self.state, self.flags)
+
+    def kept(self) -> Projection:
+        """This projection without the facts and state its timeline is made of (most of
+        its memory), to keep for answers in memory (a replica's recomputed agreements)."""
+        return replace(self, facts=None, state=None)
 
 
 def project(
@@ -79,8 +95,9 @@ def project(
         key=facts.key,
         show=show,
         flags=flags,
-        timeline=timeline(facts, state, flags),
         changes_at=state.changes_at[0] if state.changes_at else None,
+        facts=facts,
+        state=state,
     )
 
 

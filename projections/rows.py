@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 AGREEMENTS = "read_agreements"
 PARTIES = "read_parties"
 FLAGS = "read_flags"
-TIMELINE = "read_timeline"
 
 PARTY_COLUMNS = (
     "code",
@@ -64,11 +63,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "message",
         "events",
     ),
-    TIMELINE: ("agreement", "entries"),
 }
 """Each read-model table's columns in order (the order rows are written in)."""
 
-JSON_COLUMNS = {AGREEMENTS: {"show"}, PARTIES: {"entry"}, FLAGS: {"events"}, TIMELINE: {"entries"}}
+JSON_COLUMNS = {AGREEMENTS: {"show"}, PARTIES: {"entry"}, FLAGS: {"events"}}
 INSTANT_COLUMNS = {AGREEMENTS: {"changes_at"}}
 
 WIDTHS: dict[str, dict[str, int]] = {
@@ -87,32 +85,9 @@ WIDTHS: dict[str, dict[str, int]] = {
         "ended": 32,
     },
     FLAGS: {"agreement": 64, "code": 64, "severity": 16, "certainty": 16, "party": 32},
-    TIMELINE: {"agreement": 64},
 }
 """The widths of the bounded text columns (``VARCHAR(n)``)."""
 
-_TEXT = (str,)
-_TEXT_OR_NONE = (str, type(None))
-TIMELINE_TYPES: dict[str, tuple[type, ...]] = {
-    "id": _TEXT,
-    "version": (int,),
-    "type": _TEXT,
-    "occurred": _TEXT_OR_NONE,
-    "precision": _TEXT_OR_NONE,
-    "start": _TEXT_OR_NONE,
-    "end": _TEXT_OR_NONE,
-    "zone": _TEXT_OR_NONE,
-    "party": _TEXT_OR_NONE,
-    "summary": _TEXT,
-    "recorded_at": _TEXT,
-    "recorded_by": _TEXT,
-    "corrected_by": (list,),
-    "retracted": (bool,),
-    "flags": (list,),
-}
-"""What each key of a timeline entry (one element of ``read_timeline.entries``) holds, as
-the projection writes it: what a reader of stored entries checks them against."""
-TIMELINE_KEYS = frozenset(TIMELINE_TYPES)
 
 Prepared = dict[str, list[Any]]
 """Read-model rows ready for the database, by table name: tuples in column order of
@@ -156,7 +131,6 @@ def rows_of(projection: Projection, rows: dict[str, list[tuple[Any, ...]]]) -> N
                 flag["events"],
             )
         )
-    rows[TIMELINE].append((key, projection.timeline))
 
 
 def prepare(projections: list[Projection], ready: Ready) -> Prepared:

@@ -33,7 +33,7 @@ from agreement_ledger.ledger.errors import StorageError
 from agreement_ledger.ledger.storage import copy_rows
 from agreement_ledger.projections import rows as layout
 from agreement_ledger.projections.lean import well_formed_show
-from agreement_ledger.projections.rows import TIMELINE_KEYS, TIMELINE_TYPES, Prepared, json_text
+from agreement_ledger.projections.rows import Prepared, json_text
 from agreement_ledger.projections.version import (
     PROJECTION_VERSION,
     TRACKING_NAME,
@@ -88,21 +88,14 @@ flags = Table(
     Column("message", Text, nullable=False),
     Column("events", JSON, nullable=False),
 )
-timeline = Table(
-    "read_timeline",
-    metadata,
-    Column("agreement", KEY, primary_key=True),
-    Column("entries", JSON, nullable=False),
-)
-"""One row per agreement: it is only ever read whole (``timeline_entries``), and a row per
-event made the timeline most of what a rebuild or an import wrote (see docs/decisions.md)."""
 tracking = Table(
     "read_tracking",
     metadata,
     Column("name", String(32), primary_key=True),
     Column("position", BigInteger, nullable=False),
 )
-READ_MODELS = (agreements, parties, flags, timeline)
+READ_MODELS = (agreements, parties, flags)
+"""No timeline: it is made from the agreement's events when asked (see docs/decisions.md)."""
 TABLES = {table.name: table for table in READ_MODELS}
 
 
@@ -398,37 +391,6 @@ def flag_rows(
         }
         for r in connection.execute(query).mappings()
     ]
-
-
-@guarded
-def timeline_entries(connection: Connection, key: str) -> list[dict[str, Any]]:
-    """The stored timeline of ``key``; entries of another shape than the projection writes
-    are damage (a ``StorageError`` by ``guarded``), never a failure of whoever renders them."""
-    row = connection.execute(select(timeline.c.entries).where(timeline.c.agreement == key)).first()
-    if row is None:
-        return []
-    if not isinstance(row.entries, list) or not row.entries:  # the registration is always one
-        raise ValueError("a stored timeline is not a list of entries")
-    entries = [dict(entry) for entry in row.entries]
-    for entry in entries:
-        _check_timeline_entry(entry)
-    return entries
-
-
-def _check_timeline_entry(entry: dict[str, Any]) -> None:
-    """Raise ``ValueError`` for an entry the projection could not have written: a key
-    missing, a value of another type, or an instant that does not read as one."""
-    if not entry.keys() >= TIMELINE_KEYS:
-        raise ValueError("a timeline entry lacks keys the projection writes")
-    for name, types in TIMELINE_TYPES.items():
-        if not isinstance(entry[name], types):
-            raise ValueError(f"a timeline entry's {name} is a {type(entry[name]).__name__}")
-    for name in ("corrected_by", "flags"):
-        if not all(isinstance(item, str) for item in entry[name]):
-            raise ValueError(f"a timeline entry's {name} holds something other than text")
-    for name in ("start", "end", "recorded_at"):
-        if entry[name] is not None:
-            datetime.fromisoformat(entry[name])
 
 
 def dump(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:

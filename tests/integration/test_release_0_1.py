@@ -99,11 +99,12 @@ def test_it_accepts_appends_and_the_chain_runs_on_across_the_rename(old_ledger):
     assert shown["version"] == 13
 
 
-def test_its_timeline_holds_every_event_once_projected_again(old_ledger):
-    """The upgrade replaces the timeline's table (one row per agreement since migration
-    0004) and the first catch-up fills it: every stored event, once, in world order."""
+def test_its_timeline_holds_every_event_once(old_ledger):
+    """The upgrade drops the timeline's table (migration 0005: no read model keeps it) and
+    ``timeline`` makes it from the stored events: every one, once, in world order."""
     with sqlite3.connect(old_ledger) as connection:
-        assert connection.execute("SELECT count(*) FROM read_timeline").fetchone() == (0,)
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+    assert "read_timeline" not in tables and "read_agreements" in tables
     shown = run(old_ledger, "timeline", "tisa-2014", "--format", "json")
     assert shown.exit_code == 0, shown.output
     entries = json.loads(shown.stdout)
@@ -115,7 +116,7 @@ def test_its_timeline_holds_every_event_once_projected_again(old_ledger):
 
 
 def test_a_ledger_whose_timeline_table_was_dropped_still_upgrades(tmp_path):
-    """Migration 0004 replaces the timeline's table: it does not need the old one."""
+    """Migrations 0004 and 0005 replace and drop the timeline's table: neither needs it."""
     copy = tmp_path / "release-0.1.db"
     shutil.copy(FIXTURES / "release-0.1.db", copy)
     engine = create_engine(f"sqlite:///{copy}")

@@ -88,14 +88,6 @@ DAMAGES: dict[str, Damage] = {
         "UPDATE read_agreements SET show = 'not json {', status = 'x' || status",
         "UPDATE read_flags SET events = '[[[', severity = 'x'",
     ),
-    "timeline entries of another shape": _sql(
-        """UPDATE read_timeline SET entries = '[{"id": "x"}]'"""
-    ),
-    "timeline entries of other types": _sql(
-        """UPDATE read_timeline SET entries = json_set(entries, '$[0].corrected_by', 5)""",
-        """UPDATE read_timeline SET entries = json_set(entries, '$[1].start', 'garbage')""",
-    ),
-    "a timeline of no entries": _sql("UPDATE read_timeline SET entries = 'null'"),
     "a read-model table dropped": _sql("DROP TABLE read_flags"),
     "the tracking row deleted": _sql("DELETE FROM read_tracking"),
     "the file's header overwritten": _overwrite_bytes,
@@ -124,9 +116,6 @@ COMMANDS: dict[str, list[str]] = {
 CHECKERS = {"verify", "verify --digest", "audit"}
 READ_MODEL_DAMAGE = {
     "garbage in a read model",
-    "timeline entries of another shape",
-    "timeline entries of other types",
-    "a timeline of no entries",
     "a read-model table dropped",
     "the tracking row deleted",
 }

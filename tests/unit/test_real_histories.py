@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 
 from agreement_ledger.projections.project import project
-from agreement_ledger.projections.rows import TIMELINE_KEYS, TIMELINE_TYPES
 from tests.histories import at, codes, party, projected, stored
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
@@ -240,12 +239,33 @@ def test_open_skies_nothing_is_due_before_the_withdrawal_notice():
     assert [r["status"] for r in required] == ["due"]
 
 
+TEXT, TEXT_OR_NONE = (str,), (str, type(None))
+TIMELINE_ENTRY = {
+    "id": TEXT,
+    "version": (int,),
+    "type": TEXT,
+    "occurred": TEXT_OR_NONE,
+    "precision": TEXT_OR_NONE,
+    "start": TEXT_OR_NONE,
+    "end": TEXT_OR_NONE,
+    "zone": TEXT_OR_NONE,
+    "party": TEXT_OR_NONE,
+    "summary": TEXT,
+    "recorded_at": TEXT,
+    "recorded_by": TEXT,
+    "corrected_by": (list,),
+    "retracted": (bool,),
+    "flags": (list,),
+}
+"""A timeline entry as ``ledger timeline --format json`` and the report read it."""
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in HISTORIES.glob("*.jsonl")))
 def test_every_timeline_entry_has_the_keys_readers_rely_on(name):
-    """``TIMELINE_KEYS`` is what a reader of stored entries checks them against: the
-    projection writes exactly those, for every event, retracted or corrected ones too."""
+    """Every entry has exactly these keys and types, for every event, retracted or
+    corrected ones too."""
     entries = projected(history(name)).timeline
     assert entries
-    assert all(entry.keys() == TIMELINE_KEYS for entry in entries)
-    for entry in entries:  # what a reader of stored entries checks them against
-        assert all(isinstance(entry[k], types) for k, types in TIMELINE_TYPES.items()), entry
+    assert all(entry.keys() == TIMELINE_ENTRY.keys() for entry in entries)
+    for entry in entries:
+        assert all(isinstance(entry[k], types) for k, types in TIMELINE_ENTRY.items()), entry

@@ -14,9 +14,11 @@ from agreement_ledger.ledger.application import Ledger, Submission
 from agreement_ledger.ledger.errors import SchemaOutdated, UnknownParty
 from agreement_ledger.ledger.storage import head_revision, upgrade
 from agreement_ledger.migrations import HEAD
+from agreement_ledger.projections.version import PROJECTION_VERSION
 from tests.conftest import count_events, example_lines
 
 ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "tisa-2014.jsonl"
 
 
 def test_first_use_creates_the_embedded_database_at_the_newest_migration(tmp_path):
@@ -102,6 +104,36 @@ def test_migrations_can_be_applied_through_the_upgrade_function_twice(tmp_path):
     upgrade(engine)
     upgrade(engine)
     assert "ledger_events" in inspect(engine).get_table_names()
+
+
+def test_a_downgrade_past_0005_leaves_the_read_models_to_be_projected_again(tmp_path):
+    """Revision 0004's code reads the timeline from its table: the downgrade makes the
+    table again, empty, and forgets which projection wrote the read models, so that that
+    code's next catch-up projects everything again; upgrading again drops the table."""
+    from alembic import command
+
+    from agreement_ledger.ledger.storage import alembic_config
+
+    db = tmp_path / "ledger.db"
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", str(db), "import", str(EXAMPLE)]).exit_code == 0
+    engine = create_engine(f"sqlite:///{db}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM read_timeline")).scalar() == 0
+        names = {row[0] for row in connection.execute(text("SELECT name FROM read_tracking"))}
+        assert names == {"read_models"}  # the position kept, the projection's version gone
+    upgrade(engine)
+    assert "read_timeline" not in inspect(engine).get_table_names()
+    shown = runner.invoke(app, ["--db", str(db), "show", "tisa-2014", "--format", "json"])
+    assert shown.exit_code == 0 and '"version": 12' in shown.stdout
+    with engine.connect() as connection:  # projected again, by this projection
+        version = "SELECT position FROM read_tracking WHERE name = 'projection_version'"
+        assert connection.execute(text(version)).scalar() == PROJECTION_VERSION
+    engine.dispose()
 
 
 def test_a_batch_is_all_or_nothing(ledger, db_url):

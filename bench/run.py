@@ -400,7 +400,7 @@ PARTS = [
     ("projections/facts", "projection: facts and chronology"),
     ("projections/state", "projection: state"),
     ("projections/flags", "projection: flag rules"),
-    ("projections/project", "projection: show and timeline"),
+    ("projections/project", "projection: show"),
     ("projections/store", "read-model rows"),
     ("json", "JSON (standard library)"),
     ("orjson", "JSON (orjson)"),

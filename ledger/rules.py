@@ -64,6 +64,10 @@ class StreamState:
     """The last envelope whose zone was found, and that zone: checking and then folding an
     event asks for it several times over, and nothing it depends on changes before
     ``apply`` (which forgets it)."""
+    _occurred_read: tuple[Envelope, Occurred] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """The same for its ``occurred`` (read when the event is checked, again when folded)."""
 
     # -- reading time ------------------------------------------------------
 
@@ -77,7 +81,13 @@ class StreamState:
     def read_occurred(self, envelope: Envelope) -> Occurred | None:
         if envelope.occurred is None:
             return None
-        return parse_occurred(envelope.occurred, self.zone_for(envelope))
+        read = self._occurred_read
+        if read is None or read[0] is not envelope:
+            read = self._occurred_read = (
+                envelope,
+                parse_occurred(envelope.occurred, self.zone_for(envelope)),
+            )
+        return read[1]
 
     def _zone_for(self, envelope: Envelope) -> str | None:
         if envelope.tz:
@@ -332,7 +342,7 @@ class StreamState:
         """Fold one effective event into the state. Never raises."""
         self.known_ids.add(event_id)
         self.facts[event_id] = Fact(event_id, version, envelope, occurred, self._zone_of(envelope))
-        self._zone_read = None  # the parties and the agreement's zone may change below
+        self._zone_read = self._occurred_read = None  # parties and zone may change below
         fields = envelope.fields
         if envelope.type == EventKind.REGISTERED:
             self.tz = fields.get("tz")

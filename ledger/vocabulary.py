@@ -342,10 +342,13 @@ class EventType:
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
     allowed_keys: frozenset[str] = field(init=False, repr=False, compare=False)
     """The envelope's keys and this type's fields: what a writer may give."""
+    party_refs: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The fields that name a party of the agreement (``Field.party_ref``)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "allowed_keys", frozenset(ENVELOPE_KEYS) | frozenset(self.by_name))
+        object.__setattr__(self, "party_refs", tuple(f.name for f in self.fields if f.party_ref))
 
     @property
     def name(self) -> str:
@@ -709,16 +712,11 @@ class Envelope:
     def party_refs(self) -> list[tuple[str, str]]:
         """``(field, code)`` for every field that must name a party of the agreement."""
         refs = []
-        for spec in self.spec.fields:
-            value = self.fields.get(spec.name)
-            if spec.party_ref and isinstance(value, str) and value != DEPOSITARY:
-                refs.append((spec.name, value))
+        for name in self.spec.party_refs:
+            value = self.fields.get(name)
+            if isinstance(value, str) and value != DEPOSITARY:
+                refs.append((name, value))
         return refs
-
-
-def _optional(raw: Mapping[str, Any], key: str, normalise: Normaliser) -> Any:
-    value = raw.get(key)
-    return None if value is None else normalise(key, value)
 
 
 def read_type_fields(event_type: EventType, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -744,7 +742,7 @@ def read_envelope(raw: Any, *, ignore_ledger_keys: bool = True, checked: bool = 
     false they are refused, since a writer never sets them. ``checked``: the text
     it was read from showed it storable (``text.plainly_storable``).
     """
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):  # (a dict: at once)
         raise InvalidField("an event must be a JSON object")
     if not checked:
         check_storable(raw)
@@ -821,15 +819,22 @@ def _read_checked(
     after = raw.get("after") or []
     if isinstance(after, str):
         after = [after]
+    # Each optional key is normalised only when given (most are absent): looked at here,
+    # not through a helper, whose call each cost more than the look (every event).
+    get = raw.get
     return Envelope(
         agreement=agreement,
         type=event_type.kind,
         fields=_fold_party(event_type.kind, read_type_fields(event_type, raw), raw),
-        citation=_optional(raw, "citation", citation),
+        citation=None if (value := get("citation")) is None else citation("citation", value),
         occurred=occurred,
-        id=_optional(raw, "id", event_ref),
-        source=_optional(raw, "source", text),
-        note=_optional(raw, "note", text),
-        after=tuple(_event_refs("after", after)),
-        tz=_optional(raw, "tz", time_zone) if event_type.name != "registered" else None,
+        id=None if (value := get("id")) is None else event_ref("id", value),
+        source=None if (value := get("source")) is None else text("source", value),
+        note=None if (value := get("note")) is None else text("note", value),
+        after=tuple(_event_refs("after", after)) if after else (),
+        tz=(
+            None
+            if event_type.kind is EventKind.REGISTERED or (value := get("tz")) is None
+            else time_zone("tz", value)
+        ),
     )

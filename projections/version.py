@@ -14,7 +14,8 @@ statements, consent steps and instruments per party; notifications say what they
 about; date fields read in their event's zone. 5: every notice of termination or
 withdrawal (``notices``), and the last day of each required notification (``deadline``),
 for the compliance calendar (``ledger due``). 6: the timeline stored as one row per
-agreement (migration 0004)."""
+agreement (migration 0004). Migration 0005 stopped storing the timeline at all; the rows
+of the other read models did not change, so the version did not either."""
 
 TRACKING_NAME = "read_models"
 """The ``read_tracking`` row holding the position of the newest event projected."""

@@ -119,6 +119,9 @@ class LedgerMapper(Mapper[Any]):
 
 AGREEMENT_TOPIC = get_topic(Agreement)
 EVENT_TOPIC = {kind: get_topic(cls) for kind, cls in EVENT_CLASSES.items()}
+CLASS_VERSION = {kind: getattr(cls, "class_version", 1) for kind, cls in EVENT_CLASSES.items()}
+_new = object.__new__
+_set_attribute = object.__setattr__
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder()
 READ_ALIKE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
@@ -199,7 +202,7 @@ def stored_event(transcoder: Transcoder, prepared: PreparedEvent, now: datetime)
     if prepared.kind is EventKind.REGISTERED:
         state["originator_topic"] = AGREEMENT_TOPIC
     state.update(prepared.fields)
-    class_version = getattr(EVENT_CLASSES[prepared.kind], "class_version", 1)
+    class_version = CLASS_VERSION[prepared.kind]
     if class_version > 1:  # as the mapper marks an event of an evolved class
         state["class_version"] = class_version
     if prepared.written_alike and isinstance(transcoder, LedgerTranscoder):
@@ -208,9 +211,17 @@ def stored_event(transcoder: Transcoder, prepared: PreparedEvent, now: datetime)
         encoded = transcoder.encode_known(state, alike=True)
     else:
         encoded = transcoder.encode(state)
-    return StoredEvent(
-        originator_id=agreement_id(prepared.envelope.agreement),
-        originator_version=prepared.version,
-        topic=EVENT_TOPIC[prepared.kind],
-        state=encoded,
+    # What the frozen dataclass's ``__init__`` does, in one assignment instead of one
+    # ``object.__setattr__`` a field (a third of the cost): a row is made for every event.
+    stored = _new(StoredEvent)
+    _set_attribute(
+        stored,
+        "__dict__",
+        {
+            "originator_id": agreement_id(prepared.envelope.agreement),
+            "originator_version": prepared.version,
+            "topic": EVENT_TOPIC[prepared.kind],
+            "state": encoded,
+        },
     )
+    return stored

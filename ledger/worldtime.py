@@ -316,7 +316,9 @@ class Chronology:
 
 def as_utc_text(instant: datetime) -> str:
     """An instant as ISO-8601 in UTC with a ``Z`` (the form recorded_at is shown in)."""
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if instant.tzinfo is not UTC:  # (the clock's instants are: no conversion, every event)
+        instant = instant.astimezone(UTC)
+    return instant.isoformat().replace("+00:00", "Z")
 
 
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{1,6}(?:Z|[+-]\d{2}:\d{2})?")

@@ -81,10 +81,10 @@ def written_alike(record: Any, *, stamped: bool = False) -> bool:
     ``json.dumps`` would. With ``stamped``, a stored state: its top-level ``timestamp``
     may be a date-time, which the caller writes as the library's transcoder does.
 
-    Loops rather than recursion, and an object's text values (most values) settled
-    first: this runs for every event hashed, stored or read. A record's top-level keys
-    are not looked at (the ledger's own and JSON's: text; the sorted encoder of the
-    canonical form refuses any other); a stored state's are.
+    Loops rather than recursion, and an object's text, booleans and whole numbers (most
+    values) settled first: this runs for every event hashed, stored or read. A record's
+    top-level keys are not looked at (the ledger's own and JSON's: text; the sorted
+    encoder of the canonical form refuses any other); a stored state's are.
     """
     if type(record) is not dict:
         return _alike(record)
@@ -94,9 +94,13 @@ def written_alike(record: Any, *, stamped: bool = False) -> bool:
         if type(record.get("timestamp")) is datetime:
             record = {k: v for k, v in record.items() if k != "timestamp"}
     for value in record.values():
-        if type(value) is str or value is None:
+        kind = type(value)
+        if kind is str or value is None or kind is bool:
             continue
-        if not _alike(value):
+        if kind is int:  # a version: settled here, without the walk's call
+            if not SMALLEST <= value <= LARGEST:
+                return False
+        elif not _alike(value):
             return False
     return True
 

@@ -342,12 +342,16 @@ class EventType:
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
     allowed_keys: frozenset[str] = field(init=False, repr=False, compare=False)
     """The envelope's keys and this type's fields: what a writer may give."""
+    plain_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    """Those that are no key the ledger sets: an event given only these needs no look at
+    its keys beyond that (most events)."""
     party_refs: tuple[str, ...] = field(init=False, repr=False, compare=False)
     """The fields that name a party of the agreement (``Field.party_ref``)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "allowed_keys", frozenset(ENVELOPE_KEYS) | frozenset(self.by_name))
+        object.__setattr__(self, "plain_keys", self.allowed_keys - LEDGER_KEY_SET)
         object.__setattr__(self, "party_refs", tuple(f.name for f in self.fields if f.party_ref))
 
     @property
@@ -796,9 +800,8 @@ def _fold_party(kind: EventKind, fields: dict[str, Any], raw: Mapping[str, Any])
     return {**fields, "party": given}
 
 
-def _read_checked(
-    raw: Mapping[str, Any], agreement: str, event_type: EventType, ignore_ledger_keys: bool
-) -> Envelope:
+def _check_keys(raw: Mapping[str, Any], event_type: EventType, ignore_ledger_keys: bool) -> None:
+    """Refuse a key the ledger sets (unless ignored) and one the type does not know."""
     allowed = event_type.allowed_keys
     ledger_keys = raw.keys() & LEDGER_KEY_SET
     if ledger_keys and not ignore_ledger_keys:
@@ -811,6 +814,13 @@ def _read_checked(
             f"unknown field(s) {', '.join(sorted(unknown))} for {event_type.name}; "
             f"allowed: {', '.join(sorted(allowed - {'agreement', 'type'}))}"
         )
+
+
+def _read_checked(
+    raw: Mapping[str, Any], agreement: str, event_type: EventType, ignore_ledger_keys: bool
+) -> Envelope:
+    if not raw.keys() <= event_type.plain_keys:
+        _check_keys(raw, event_type, ignore_ledger_keys)
     occurred = raw.get("occurred")
     if occurred is None and event_type.occurred_required:
         raise InvalidField(f"field 'occurred' is required for {event_type.name}")

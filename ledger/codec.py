@@ -119,7 +119,6 @@ class LedgerMapper(Mapper[Any]):
 
 AGREEMENT_TOPIC = get_topic(Agreement)
 EVENT_TOPIC = {kind: get_topic(cls) for kind, cls in EVENT_CLASSES.items()}
-CLASS_VERSION = {kind: getattr(cls, "class_version", 1) for kind, cls in EVENT_CLASSES.items()}
 _new = object.__new__
 _set_attribute = object.__setattr__
 _ENCODER = msgspec.json.Encoder()
@@ -202,7 +201,7 @@ def stored_event(transcoder: Transcoder, prepared: PreparedEvent, now: datetime)
     if prepared.kind is EventKind.REGISTERED:
         state["originator_topic"] = AGREEMENT_TOPIC
     state.update(prepared.fields)
-    class_version = CLASS_VERSION[prepared.kind]
+    class_version = getattr(EVENT_CLASSES[prepared.kind], "class_version", 1)
     if class_version > 1:  # as the mapper marks an event of an evolved class
         state["class_version"] = class_version
     if prepared.written_alike and isinstance(transcoder, LedgerTranscoder):

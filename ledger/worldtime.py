@@ -316,7 +316,7 @@ class Chronology:
 
 def as_utc_text(instant: datetime) -> str:
     """An instant as ISO-8601 in UTC with a ``Z`` (the form recorded_at is shown in)."""
-    if instant.tzinfo is not UTC:  # (the clock's instants are: no conversion, every event)
+    if instant.tzinfo is not UTC:  # the clock's are: no conversion for each event recorded
         instant = instant.astimezone(UTC)
     return instant.isoformat().replace("+00:00", "Z")
 

@@ -58,6 +58,7 @@ from agreement_ledger.ledger.eventstore import (
 )
 from agreement_ledger.ledger.storage import (
     EVENTS_TABLE,
+    bulk_cache,
     ensure_schema,
     normalise_url,
     retryable,
@@ -364,7 +365,8 @@ class Ledger(Application[Any]):
         make = self.import_observer
         observer = make(session.connection()) if make is not None else None
         try:
-            return self._write_bulk(submissions, recorded_by, ignore_ledger_keys, observer)
+            with bulk_cache(session.connection()):
+                return self._write_bulk(submissions, recorded_by, ignore_ledger_keys, observer)
         finally:
             if observer is not None:
                 observer.close()

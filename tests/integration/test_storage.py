@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from agreement_ledger.cli.main import app
 from agreement_ledger.ledger.application import Ledger, Submission
 from agreement_ledger.ledger.errors import SchemaOutdated, UnknownParty
-from agreement_ledger.ledger.storage import head_revision, upgrade
+from agreement_ledger.ledger.storage import BULK_CACHE_KIB, bulk_cache, head_revision, upgrade
 from agreement_ledger.migrations import HEAD
 from agreement_ledger.projections.version import PROJECTION_VERSION
 from tests.conftest import count_events, example_lines
@@ -163,6 +163,24 @@ def test_a_batch_written_in_chunks_is_still_all_or_nothing(ledger, db_url, monke
     assert len(result.appended) == 15 and count_events(db_url) == 15
     assert [r.record["version"] for r in ledger.store.stream("tisa-2014")] == list(range(1, 13))
     assert ledger.verify().ok
+
+
+def test_a_bulk_write_enlarges_sqlites_page_cache_only_while_it_runs(tmp_path):
+    """A long-lived process (a server) must not keep an import's 64 MB cache per connection."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+    def cache_size(connection):
+        return connection.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    with ledger.engine.connect() as connection:
+        before = cache_size(connection)
+        with bulk_cache(connection):
+            assert cache_size(connection) == -BULK_CACHE_KIB
+        assert cache_size(connection) == before
+        with pytest.raises(UnknownParty), bulk_cache(connection):
+            raise UnknownParty("a rejected line")
+        assert cache_size(connection) == before != -BULK_CACHE_KIB
+    ledger.close()
 
 
 def test_importing_twice_appends_once_then_skips_every_line(ledger, db_url):

@@ -142,19 +142,21 @@ class LedgerTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
         return self.encode_known(obj, alike=type(obj) is dict and written_alike(obj, stamped=True))
 
-    def encode_known(self, obj: Any, *, alike: bool) -> bytes:
+    def encode_known(self, obj: Any, *, alike: bool, own: bool = False) -> bytes:
         """``encode``, told whether ``obj`` is written alike (``written_alike``, stamped)
-        by a caller that already knows."""
+        by a caller that already knows; ``own``: the caller made ``obj`` for this and
+        lets its timestamp be written in place (no copy of every event's state)."""
         if alike:
             plain = obj
             stamp = obj.get("timestamp")
-            if type(stamp) is datetime:  # a copy: the caller's state stays as it was
-                plain = obj.copy()
+            if type(stamp) is datetime:  # else a copy: the caller's state stays as it was
+                plain = obj if own else obj.copy()
                 plain["timestamp"] = {"_type_": "datetime_iso", "_data_": stamp.isoformat()}
             try:
                 return _ENCODER.encode(plain)
             except (TypeError, ValueError, msgspec.EncodeError):
-                pass
+                if plain is obj and type(stamp) is datetime:
+                    obj["timestamp"] = stamp  # as it was given, for the library's own code
         return super().encode(obj)
 
     def decode(self, data: bytes) -> Any:
@@ -203,7 +205,7 @@ def stored_event(transcoder: Transcoder, prepared: PreparedEvent, now: datetime)
     if prepared.written_alike and isinstance(transcoder, LedgerTranscoder):
         # The state holds the hashed values, a date-time and the ledger's own text and
         # whole numbers: written alike if those were.
-        encoded = transcoder.encode_known(state, alike=True)
+        encoded = transcoder.encode_known(state, alike=True, own=True)
     else:
         encoded = transcoder.encode(state)
     attributes = {

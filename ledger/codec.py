@@ -39,6 +39,7 @@ from agreement_ledger.ledger.domain import (
     event_class_of,
 )
 from agreement_ledger.ledger.vocabulary import EventKind
+from agreement_ledger.ledger.worldtime import iso_text
 
 
 def hash_of(state: bytes) -> str:
@@ -151,7 +152,7 @@ class LedgerTranscoder(JSONTranscoder):
             stamp = obj.get("timestamp")
             if type(stamp) is datetime:  # else a copy: the caller's state stays as it was
                 plain = obj if own else obj.copy()
-                plain["timestamp"] = {"_type_": "datetime_iso", "_data_": stamp.isoformat()}
+                plain["timestamp"] = {"_type_": "datetime_iso", "_data_": iso_text(stamp)}
             try:
                 return _ENCODER.encode(plain)
             except (TypeError, ValueError, msgspec.EncodeError):

@@ -318,7 +318,23 @@ def as_utc_text(instant: datetime) -> str:
     """An instant as ISO-8601 in UTC with a ``Z`` (the form recorded_at is shown in)."""
     if instant.tzinfo is not UTC:  # the clock's are: no conversion for each event recorded
         instant = instant.astimezone(UTC)
-    return instant.isoformat().replace("+00:00", "Z")
+    return iso_text(instant).replace("+00:00", "Z")
+
+
+_last_iso: tuple[datetime | None, str] = (None, "")
+
+
+def iso_text(instant: datetime) -> str:
+    """``instant.isoformat()``, remembered for the last instant asked (the same object:
+    a datetime never changes). An event's recording time is written twice, in its hashed
+    record and in its stored state, and writing it cost 0.6 µs each time."""
+    global _last_iso
+    last = _last_iso
+    if last[0] is instant:
+        return last[1]
+    text = instant.isoformat()
+    _last_iso = (instant, text)
+    return text
 
 
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{1,6}(?:Z|[+-]\d{2}:\d{2})?")

@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agreement_ledger.ledger.errors import InvalidOccurred, InvalidTimeZone
-from agreement_ledger.ledger.worldtime import Chronology, Dated, Order, Precision, parse_occurred
+from agreement_ledger.ledger.worldtime import (
+    Chronology,
+    Dated,
+    Order,
+    Precision,
+    as_utc_text,
+    iso_text,
+    parse_occurred,
+)
 
 
 def utc(*args: int) -> datetime:
@@ -321,3 +329,28 @@ def test_order_with_links_is_the_closure_of_every_step(texts, zones, links):
             else:
                 expected = Order.POSSIBLE
             assert chronology.order(a.id, b.id) is expected, (a, b)
+
+
+@given(
+    st.lists(
+        st.datetimes(timezones=st.sampled_from([UTC, ZoneInfo("Pacific/Apia"), None])),
+        min_size=1,
+    )
+)
+def test_each_instants_text_is_its_own_however_often_it_is_asked(instants):
+    """``iso_text`` remembers the last instant's text: asking again, or for another
+    instant (equal or not), never gives a text other than its own."""
+    for instant in [*instants, *instants[::-1], instants[0]]:
+        assert iso_text(instant) == instant.isoformat()
+        if instant.tzinfo is not None:
+            assert as_utc_text(instant) == instant.astimezone(UTC).isoformat().replace(
+                "+00:00", "Z"
+            )
+
+
+def test_an_equal_instant_in_another_zone_has_its_own_text():
+    in_utc = datetime(2011, 12, 30, 10, 0, tzinfo=UTC)
+    in_apia = in_utc.astimezone(ZoneInfo("Pacific/Apia"))
+    assert in_utc == in_apia
+    assert iso_text(in_utc) == "2011-12-30T10:00:00+00:00"
+    assert iso_text(in_apia) == "2011-12-31T00:00:00+14:00"

@@ -17,6 +17,7 @@ A refused event raises ``Rejected`` (with ``.rule``, ``.agreement``,
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,16 +167,21 @@ class Ledger:
         from agreement_ledger.ledger.application import json_lines
 
         result = self.application.append_from(
-            lambda: json_lines(data.split(b"\n")), actor=actor or self.actor
+            lambda: json_lines(data.split(b"\n")),
+            actor=actor or self.actor,
+            expected=data.count(b"\n") + 1,
         )
         return result.as_json()
 
     def import_file(self, file: BinaryIO, *, actor: str | None = None) -> dict[str, list[str]]:
         """``import_lines`` from a binary file that can be read again from its start: the
         events are read as they are written, so memory does not grow with the file."""
-        from agreement_ledger.ledger.application import file_lines
+        from agreement_ledger.ledger.application import BYTES_PER_LINE, file_lines
 
-        return self.application.append_from(file_lines(file), actor=actor or self.actor).as_json()
+        size = file.seek(0, os.SEEK_END)
+        return self.application.append_from(
+            file_lines(file), actor=actor or self.actor, expected=size // BYTES_PER_LINE
+        ).as_json()
 
     def submit(
         self,

@@ -9,9 +9,11 @@ version first causes a retry from fresh state, a bounded number of times.
 from __future__ import annotations
 
 import itertools
+import pickle
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, NamedTuple, Protocol
@@ -30,7 +32,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agreement_ledger.ledger import merkle
-from agreement_ledger.ledger.codec import LedgerMapper, ledger_mapper
+from agreement_ledger.ledger.codec import LedgerMapper, ledger_mapper, stored_row
 from agreement_ledger.ledger.collection import bulk_work
 from agreement_ledger.ledger.domain import (
     Agreement,
@@ -60,6 +62,7 @@ from agreement_ledger.ledger.storage import (
     EVENTS_TABLE,
     bulk_cache,
     ensure_schema,
+    is_in_memory,
     normalise_url,
     retryable,
     storage_error,
@@ -86,7 +89,13 @@ from agreement_ledger.ledger.verification import (
     verify,
 )
 from agreement_ledger.ledger.vocabulary import EventKind, describe, read_envelope
-from agreement_ledger.ledger.workers import PARALLEL_FROM, id_ranges, spread, worker_count
+from agreement_ledger.ledger.workers import (
+    PARALLEL_FROM,
+    Send,
+    id_ranges,
+    spread,
+    worker_count,
+)
 from agreement_ledger.ledger.worldtime import as_utc_text
 
 WRITE_ATTEMPTS = 16
@@ -95,6 +104,15 @@ BULK_CHUNK = 5000
 """Rows handed to the recorder at a time by the bulk writer (one statement each)."""
 READ_CHUNK = 5_000
 """Events the bulk writer reads ahead, to ask in one query which agreements are new."""
+PIPE_FROM = 10_000
+"""Events an import is expected to hold from which its checks run in a process of their
+own (``Ledger._write_piped``): for fewer, starting that process costs more than it saves."""
+PIPE_ROWS = 1_000
+"""Rows the checking process of a piped import sends at a time."""
+PIPE_BACKLOG = 8
+"""Messages it may send ahead of the writer before it waits (memory stays bounded)."""
+BYTES_PER_LINE = 200
+"""What a line of an import file is taken to hold, to guess its events from its size."""
 
 
 def _utc_now() -> datetime:
@@ -122,6 +140,21 @@ class ImportObserver(Protocol):
 
 
 ObserverFactory = Callable[[Connection], "ImportObserver | None"]
+
+
+class _GaveUp(Exception):
+    """The checking process of a piped import met what it cannot settle alone."""
+
+
+class _Checked(NamedTuple):
+    """What the checking process of a piped import sends, in line order: the rows to
+    write, as (agreement, version, topic, state); the ids appended and skipped among
+    them; and whether the agreements in hand are let go after them."""
+
+    rows: list[tuple[str, int, str, bytes]]
+    appended: list[str]
+    skipped: list[str]
+    let_go: bool
 
 
 class Submission(NamedTuple):
@@ -216,7 +249,10 @@ class Ledger(Application[Any]):
         self.import_observer: ObserverFactory | None = None
         """Makes the observer of an import (a bulk write), given its transaction's connection."""
         self.workers = worker_count()
-        """Processes that verify a large ledger (1: all in this one)."""
+        """Processes that verify a large ledger (1: all in this one); with 2 or more, a
+        large import's checks run in a process of their own (``_write_piped``)."""
+        self.pipe_from = PIPE_FROM
+        """Events an import is expected to hold from which it is piped (tests lower it)."""
         self.clock: Callable[[], datetime] = _utc_now
         """When an event is recorded (its ``recorded_at``); tests set a fixed clock."""
         assert isinstance(self.recorder, BatchingRecorder)
@@ -273,6 +309,7 @@ class Ledger(Application[Any]):
             actor=actor,
             ignore_ledger_keys=ignore_ledger_keys,
             bulk=len(batch) > 1 if bulk is None else bulk,
+            expected=len(batch),
         )
 
     @bulk_work()
@@ -283,24 +320,30 @@ class Ledger(Application[Any]):
         actor: str | None = None,
         ignore_ledger_keys: bool = True,
         bulk: bool = True,
+        expected: int | None = None,
     ) -> AppendResult:
         """``append`` for events read from ``source`` as they are written (an import):
-        ``source`` gives them afresh on each call, so that a retry can read them again."""
+        ``source`` gives them afresh on each call, so that a retry can read them again.
+        ``expected``: about how many there are (a large import is piped, ``_write_piped``)."""
         recorded_by = actor or default_actor()
         problem = actor_problem(recorded_by)
         if problem is not None:
             raise InvalidActor(f"the actor {recorded_by!r} {problem}; give --actor or LEDGER_ACTOR")
         if self.before_write is not None:
             self.before_write()
+        piped = bulk and self._may_pipe(expected)
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 with self.recorder.transaction(commit=True) as session:  # type: ignore[attr-defined]
                     if bulk:
                         result = self._write_observed(
-                            session, source(), recorded_by, ignore_ledger_keys
+                            session, source, recorded_by, ignore_ledger_keys, piped=piped
                         )
                     else:
                         result = self._write_batch(source(), recorded_by, ignore_ledger_keys)
+            except _GaveUp:
+                piped = False  # written again the usual way, which says what went wrong
+                continue
             except (PersistenceError, SQLAlchemyError) as exc:
                 if not (isinstance(exc, IntegrityError) or retryable(exc)):
                     raise storage_error("cannot write to the database", exc) from None
@@ -357,19 +400,127 @@ class Ledger(Application[Any]):
     def _write_observed(
         self,
         session: Any,
-        submissions: Iterable[Submission],
+        source: Callable[[], Iterable[Submission]],
         recorded_by: str,
         ignore_ledger_keys: bool,
+        *,
+        piped: bool,
     ) -> AppendResult:
-        """The bulk writer, with the import's observer (if any) told what it writes."""
+        """The bulk writer (piped, or not), with the import's observer (if any) told what
+        it writes."""
         make = self.import_observer
         observer = make(session.connection()) if make is not None else None
         try:
             with bulk_cache(session.connection()):
-                return self._write_bulk(submissions, recorded_by, ignore_ledger_keys, observer)
+                if piped:
+                    return self._write_piped(source, recorded_by, ignore_ledger_keys, observer)
+                return self._write_bulk(source(), recorded_by, ignore_ledger_keys, observer)
         finally:
             if observer is not None:
                 observer.close()
+
+    def _may_pipe(self, expected: int | None) -> bool:
+        """Whether an import of about ``expected`` events is piped: a large one, with a
+        core to spare, on a database another process can open (not SQLite in memory)."""
+        return (
+            (expected or 0) >= self.pipe_from and self.workers >= 2 and not is_in_memory(self.url)
+        )
+
+    def _write_piped(
+        self,
+        source: Callable[[], Iterable[Submission]],
+        recorded_by: str,
+        ignore_ledger_keys: bool,
+        observer: ImportObserver | None,
+    ) -> AppendResult:
+        """``_write_bulk`` with its checks in a process of its own, which sends the rows to
+        write in line order (``_check_and_send``); this process writes them and tells the
+        observer as ``_write_bulk`` does. The first rejected line that process meets is the
+        lowest, and is raised here as it was raised there. ``_GaveUp`` when that process
+        met what it cannot settle alone, or failed: the caller writes the import again the
+        usual way (which says what is wrong, if anything is)."""
+        result = AppendResult()
+        written = _Written(observer)
+        work = self._checking(source, recorded_by, ignore_ledger_keys)
+        try:
+            with closing(spread(work, [None], PIPE_BACKLOG)) as messages:
+                for _index, message in messages:
+                    if isinstance(message, bytes):  # a rejected line, as it was raised
+                        raise pickle.loads(message)
+                    self._take_checked(message, written, result)
+        except StorageError as error:
+            raise _GaveUp(str(error)) from None
+        self._insert(written)
+        written.finish(self.recorder)
+        return result
+
+    def _take_checked(self, checked: _Checked, written: _Written, result: AppendResult) -> None:
+        for key, version, topic, state in checked.rows:
+            written.add(stored_row(agreement_id(key), version, topic, state))
+        result.appended += checked.appended
+        result.skipped += checked.skipped
+        if len(written.pending) >= BULK_CHUNK or checked.let_go:
+            self._insert(written)
+        if checked.let_go:
+            written.let_go(self.recorder)
+
+    def _checking(
+        self, source: Callable[[], Iterable[Submission]], recorded_by: str, ignore_ledger_keys: bool
+    ) -> Callable[[None, Send], None]:
+        """The work of a piped import's checking process (forked: ``source`` is there too).
+        It reads stored streams with a ledger of its own, through its own connection."""
+        url, clock = self.url, self.clock
+
+        def work(_share: None, send: Send) -> None:
+            own = Ledger(url, check_schema=False)
+            own.clock = clock
+            try:
+                own._check_and_send(source(), recorded_by, ignore_ledger_keys, send)
+            except Rejected as error:
+                send(pickle.dumps(error))  # one that cannot be pickled fails: given up
+            finally:
+                own.close()
+
+        return work
+
+    def _check_and_send(
+        self,
+        submissions: Iterable[Submission],
+        recorded_by: str,
+        ignore_ledger_keys: bool,
+        send: Send,
+    ) -> None:
+        """In the checking process: ``_write_bulk`` without the writing, the rows sent in
+        line order. An agreement let go and met again gives up: this process reads the
+        database as it was before the import, without the import's rows of it. (The
+        writer lets go of the agreements in hand when told, this line's too; this process
+        keeps that one, which the writer will read again whole when it next lets go.)"""
+        absent: set[str] = set()
+        looked_up: set[str] = set()
+        gone: set[str] = set()
+        streams: dict[str, AgreementStream] = {}
+        rows: list[tuple[str, int, str, bytes]] = []
+        result = AppendResult()
+        for chunk in _chunks(submissions, READ_CHUNK):
+            self._look_up(chunk, looked_up, absent)
+            for submission in chunk:
+                key = _agreement_of(submission.raw)
+                if key in gone:
+                    raise _GaveUp(f"agreement {key!r} came back after it was let go")
+                stored = self._write_one(
+                    submission, streams, absent, result, recorded_by, ignore_ledger_keys
+                )
+                if stored is not None:
+                    rows.append((str(key), stored.originator_version, stored.topic, stored.state))
+                let_go = len(streams) >= FLUSH_AGREEMENTS
+                if let_go or len(rows) >= PIPE_ROWS:
+                    send(_Checked(rows, result.appended, result.skipped, let_go))
+                    rows, result = [], AppendResult()
+                if let_go:  # the agreement of this line stays in hand: its next line is near
+                    current = streams.pop(str(key))
+                    gone.update(streams)
+                    streams = {str(key): current}
+        send(_Checked(rows, result.appended, result.skipped, False))
 
     def _write_bulk(
         self,
@@ -392,9 +543,7 @@ class Ledger(Application[Any]):
         streams: dict[str, AgreementStream] = {}
         written = _Written(observer)
         for chunk in _chunks(submissions, READ_CHUNK):
-            new_keys = {_agreement_of(s.raw) for s in chunk} - looked_up - {None}
-            absent |= self.store.unregistered(new_keys)
-            looked_up |= new_keys  # type: ignore[arg-type]
+            self._look_up(chunk, looked_up, absent)
             for submission in chunk:
                 stored = self._write_one(
                     submission, streams, absent, result, recorded_by, ignore_ledger_keys
@@ -409,6 +558,13 @@ class Ledger(Application[Any]):
         self._insert(written)
         written.finish(self.recorder)
         return result
+
+    def _look_up(self, chunk: list[Submission], looked_up: set[str], absent: set[str]) -> None:
+        """Add to ``absent`` the agreements of ``chunk`` not looked up before that have no
+        stream yet (one query for the chunk)."""
+        new_keys = {key for s in chunk if (key := _agreement_of(s.raw)) is not None} - looked_up
+        absent |= self.store.unregistered(new_keys)
+        looked_up |= new_keys
 
     def _write_one(
         self,

@@ -209,11 +209,21 @@ def stored_event(transcoder: Transcoder, prepared: PreparedEvent, now: datetime)
         encoded = transcoder.encode_known(state, alike=True, own=True)
     else:
         encoded = transcoder.encode(state)
+    return stored_row(
+        agreement_id(prepared.envelope.agreement),
+        prepared.version,
+        EVENT_TOPIC[prepared.kind],
+        encoded,
+    )
+
+
+def stored_row(originator_id: UUID, version: int, topic: str, state: bytes) -> StoredEvent:
+    """The library's ``StoredEvent`` of these values (made as ``_made`` makes it)."""
     attributes = {
-        "originator_id": agreement_id(prepared.envelope.agreement),
-        "originator_version": prepared.version,
-        "topic": EVENT_TOPIC[prepared.kind],
-        "state": encoded,
+        "originator_id": originator_id,
+        "originator_version": version,
+        "topic": topic,
+        "state": state,
     }
     return cast(StoredEvent, _made(StoredEvent, attributes))
 

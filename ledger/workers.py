@@ -22,7 +22,7 @@ import pickle
 import queue as queues
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -67,7 +67,9 @@ def id_ranges(count: int) -> list[tuple[UUID | None, UUID | None]]:
     return [(bounds[i], bounds[i + 1] if i + 1 < count else None) for i in range(count)]
 
 
-def spread(work: Work[S], shares: Sequence[S], backlog: int = 4) -> Iterator[tuple[int, Any]]:
+def spread(
+    work: Work[S], shares: Sequence[S], backlog: int = 4
+) -> Generator[tuple[int, Any], None, None]:
     """Run ``work(share, send)`` in one worker per share; yield ``(share index, message)``
     for every message sent, as they arrive. Raises ``StorageError`` on a failure.
     Each worker may send ``backlog`` messages ahead of the caller before it waits."""
@@ -76,7 +78,7 @@ def spread(work: Work[S], shares: Sequence[S], backlog: int = 4) -> Iterator[tup
     context = multiprocessing.get_context("fork")
     messages: Any = context.Queue(maxsize=backlog * len(shares))
     workers = [
-        context.Process(target=_run, args=(work, index, share, messages), daemon=True)
+        context.Process(target=_run, args=(work, index, share, messages, os.getpid()), daemon=True)
         for index, share in enumerate(shares)
     ]
     for worker in workers:
@@ -114,11 +116,22 @@ def started(items: Iterator[T]) -> Iterator[T]:
     return iter(())
 
 
-def _run(work: Work[S], index: int, share: S, messages: Any) -> None:
-    """In a worker: do the work, then say it finished, or say why it failed."""
+def _run(work: Work[S], index: int, share: S, messages: Any, caller: int) -> None:
+    """In a worker: do the work, then say it finished, or say why it failed. A worker
+    whose caller died (killed outright) stops instead of waiting for ever to send."""
+
+    def send(kind: str, payload: Any) -> None:
+        while True:
+            try:
+                messages.put((index, kind, payload), timeout=WAIT_SECONDS)
+                return
+            except queues.Full:
+                if os.getppid() != caller:
+                    os._exit(1)
+
     try:
-        work(share, lambda payload: messages.put((index, "message", payload)))
-        messages.put((index, FINISHED, None))
+        work(share, lambda payload: send("message", payload))
+        send(FINISHED, None)
     except KeyboardInterrupt:  # Ctrl-C reached the whole group: the caller stops us all
         return
     except Exception as error:  # reported by the caller as one line, never a traceback

@@ -20,7 +20,7 @@ from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.projections import store
 from agreement_ledger.projections.projector import Projector
 from bench.register import register
-from tests.conftest import count_events, example_lines
+from tests.conftest import EXAMPLE, count_events, example_lines
 from tests.strategies import RANDOM_REGISTRATION, lifecycle_event
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "histories").glob("*.jsonl"))
@@ -172,3 +172,157 @@ def test_random_histories_are_written_or_refused_alike(new_db, events):
         else:
             outcomes.append(("written", rows(url)))
     assert outcomes[0] == outcomes[1]
+
+
+# -- a piped import: its checks in a process of their own ------------------------------
+
+
+@pytest.fixture
+def piped(monkeypatch):
+    """Imports of any size piped, in small messages, their agreements let go every three;
+    ``written_again`` counts imports the usual bulk writer had to write after all."""
+    from agreement_ledger.ledger import application
+
+    monkeypatch.setattr(application, "FLUSH_AGREEMENTS", 3)
+    monkeypatch.setattr(application, "BULK_CHUNK", 7)
+    monkeypatch.setattr(application, "PIPE_ROWS", 5)
+    written_again: list[str] = []
+    monkeypatch.setattr(Ledger, "_write_bulk", noted(written_again, "bulk", Ledger._write_bulk))
+    return written_again
+
+
+def in_order(url: str) -> list[tuple[Any, ...]]:
+    """The stored rows in the order of the log, without their ids: PostgreSQL's sequence
+    does not give back the ids of a transaction rolled back (an import written again)."""
+    return [row[1:] for row in rows(url)]
+
+
+def piped_at_once(url: str, lines: list[dict[str, Any]]) -> tuple[Ledger, Any]:
+    ledger = opened(url)
+    ledger.workers, ledger.pipe_from = 2, 0
+    result = ledger.append(
+        [Submission(line, line=n) for n, line in enumerate(lines, 1)], actor="clerk"
+    )
+    return ledger, result
+
+
+def many_agreements() -> list[dict[str, Any]]:
+    """Every history, one after another, then a generated register: whole agreements."""
+    return [line for _, lines in histories() for line in lines]
+
+
+def test_a_piped_import_stores_what_the_bulk_writer_stores(new_db, piped):
+    lines = many_agreements()
+    bulk_url, piped_url = new_db(), new_db()
+    bulk = all_at_once(bulk_url, lines[:4], bulk=True)  # known before the import
+    bulk.append([Submission(line) for line in lines[4:]], actor="clerk", bulk=True)
+    usual = len(piped)
+    ledger = opened(piped_url)
+    ledger.append([Submission(line) for line in lines[:4]], actor="clerk", bulk=True)
+    ledger.workers, ledger.pipe_from = 2, 0
+    result = ledger.append([Submission(line) for line in lines[4:]], actor="clerk")
+
+    assert len(piped) == usual + 1  # the piped import itself: nothing written again
+    assert rows(bulk_url) == rows(piped_url)
+    assert len(result.appended) == len(lines) - 4 and not result.skipped
+    assert read_models(bulk_url, bulk) == read_models(piped_url, ledger)
+    bulk.close()
+    ledger.close()
+
+
+def test_a_piped_import_skips_exact_repeats_as_the_bulk_writer_does(new_db, piped):
+    lines = example_lines()
+    url = new_db()
+    ledger, first = piped_at_once(url, lines)
+    again = ledger.append([Submission(line) for line in lines], actor="clerk")
+    assert not again.appended and again.skipped == first.appended
+    assert count_events(url) == len(lines) and not piped
+    ledger.close()
+
+
+@pytest.mark.parametrize("bad", BAD_LINES, ids=lambda b: str(b["type"]) + "/" + b["agreement"])
+@pytest.mark.parametrize("position", [0, 5, -1])
+def test_a_piped_import_refuses_a_line_as_the_bulk_writer_does(new_db, piped, bad, position):
+    """The rejection is the checking process's own, raised here: not found again."""
+    lines = many_agreements()
+    at = 12 if position == -1 else position + 1  # inside tisa-2014, or at its end
+    batch = [*lines[:at], bad, *lines[at:]]
+    with pytest.raises(Rejected) as bulk_refused:
+        all_at_once(new_db(), batch, bulk=True)
+    url = new_db()
+    with pytest.raises(Rejected) as piped_refused:
+        piped_at_once(url, batch)
+    assert type(piped_refused.value) is type(bulk_refused.value)
+    assert str(piped_refused.value) == str(bulk_refused.value)
+    assert piped_refused.value.line == bulk_refused.value.line == at + 1
+    assert count_events(url) == 0
+    assert len(piped) == 1  # only the bulk writer's own import
+
+
+def test_an_agreement_met_again_after_it_was_let_go_is_written_the_usual_way(new_db, piped):
+    """The checking process reads the database as it was: an agreement it let go and meets
+    again (an export of a busy ledger, in the order of recording) makes it give up, and the
+    import is written as the bulk writer writes it."""
+    streams: dict[str, list[dict[str, Any]]] = {}
+    for line in many_agreements():
+        streams.setdefault(line["agreement"], []).append(line)
+    turns = max(len(events) for events in streams.values())
+    mixed = [events[n] for n in range(turns) for events in streams.values() if n < len(events)]
+    bulk_url, piped_url = new_db(), new_db()
+    all_at_once(bulk_url, mixed, bulk=True).close()
+    ledger, result = piped_at_once(piped_url, mixed)
+    assert len(piped) == 2  # the bulk writer's import, then the piped one written again
+    assert in_order(bulk_url) == in_order(piped_url)
+    assert len(result.appended) == len(mixed)
+    ledger.close()
+
+
+def test_a_checking_process_that_fails_leaves_the_import_to_the_usual_way(
+    new_db, piped, monkeypatch
+):
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the checking process failed")
+
+    monkeypatch.setattr(Ledger, "_check_and_send", broken)  # in the forked process
+    lines = many_agreements()
+    bulk_url, piped_url = new_db(), new_db()
+    all_at_once(bulk_url, lines, bulk=True).close()
+    ledger, result = piped_at_once(piped_url, lines)
+    assert len(piped) == 2
+    assert in_order(bulk_url) == in_order(piped_url)
+    assert len(result.appended) == len(lines)
+    ledger.close()
+
+
+def noted(ways: list[str], way: str, writer: Callable[..., Any]) -> Callable[..., Any]:
+    """``writer``, noting in ``ways`` that it wrote."""
+
+    def writing(self: Ledger, *args: Any, **kwargs: Any) -> Any:
+        ways.append(way)
+        return writer(self, *args, **kwargs)
+
+    return writing
+
+
+@pytest.mark.parametrize("source", ["file", "stdin"])
+@pytest.mark.parametrize("pipe_from", [1, 10**9], ids=["large", "small"])
+def test_ledger_import_is_piped_when_the_files_size_says_it_is_large(
+    cli, db_url, monkeypatch, source, pipe_from
+):
+    """The command guesses the events from the file's size (standard input is spooled
+    to a file first): a large import is piped, a small one written the usual way."""
+    from agreement_ledger.ledger import application
+
+    monkeypatch.setattr(application, "worker_count", lambda: 2)
+    monkeypatch.setattr(application, "PIPE_FROM", pipe_from)
+    ways: list[str] = []
+    for way in ("_write_piped", "_write_bulk"):
+        monkeypatch.setattr(Ledger, way, noted(ways, way, getattr(Ledger, way)))
+    if source == "file":
+        result = cli("import", str(EXAMPLE))
+    else:
+        result = cli("import", "-", input=EXAMPLE.read_text())
+    assert result.exit_code == 0, result.output
+    assert "appended 12, skipped 0" in result.output
+    assert ways == (["_write_piped"] if pipe_from == 1 else ["_write_bulk"])
+    assert count_events(db_url) == 12

@@ -105,6 +105,23 @@ def test_a_generated_register_through_workers(db_url, monkeypatch):
     assert rows == rebuilt(ledger)
 
 
+def test_a_piped_import_leaves_the_read_models_a_rebuild_makes(db_url, small_batches, monkeypatch):
+    """Its checks in a process of their own, its rows written and projected here."""
+    ledger, _ = observed(db_url)
+    whole = [line for line in histories() if line["agreement"] == "tisa-2014"]
+    ledger.append([Submission(line) for line in whole[:4]])  # known before the import
+    ledger.workers, ledger.pipe_from = 2, 0
+    monkeypatch.setattr(Ledger, "_write_bulk", None)  # not written again the usual way
+    later = [line for line in histories() if line not in whole[:4]]
+    ledger.append([Submission(line) for line in [*later, *register(300)]])
+
+    position, head, rows = state(ledger)
+
+    assert position == head == count_events(db_url)  # moved by the import itself
+    assert rows == rebuilt(ledger)
+    assert not multiprocessing.active_children()
+
+
 def test_read_models_behind_leave_the_import_to_the_catch_up(db_url, small_batches):
     ledger = Ledger(db_url)
     ledger.append([Submission(line) for line in example_lines()])  # never projected

@@ -105,6 +105,33 @@ def test_workers_stop_by_themselves_when_their_caller_dies() -> None:
     assert not os.path.exists(folder)  # and what was spilled for them is gone
 
 
+def test_a_spread_worker_stops_by_itself_when_its_caller_dies() -> None:
+    """A worker with more to send (a piped import's checking process, a rebuild's worker)
+    does not wait for ever on a caller killed outright."""
+    script = (
+        "import itertools, os\n"
+        "from agreement_ledger.ledger.workers import spread\n"
+        "def work(share, send):\n"
+        "    for n in itertools.count():\n"
+        "        send(os.getpid())\n"
+        "messages = spread(work, [None], backlog=2)\n"
+        "print(next(messages)[1], flush=True)\n"
+        "os._exit(0)\n"
+    )
+    caller = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert caller.stdout is not None
+    pid = int(caller.stdout.readline())  # not to the end: the worker holds the pipe too
+    caller.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    alive = _alive(pid)
+    if alive:
+        os.kill(pid, signal.SIGKILL)
+    caller.stdout.close()
+    assert not alive
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:

@@ -35,10 +35,12 @@ PARALLEL_FROM = 20_000
 WAIT_SECONDS = 1.0
 INBOX = 8
 """Items waiting for one pool worker at most (an import lets go of agreements in bursts)."""
-NICER = 10
+NICER = 19
 """How much less a pool's worker is scheduled than the process feeding it: on a machine
-with as many busy processes as cores, the feeding process (an import writing) is the one
-everything waits for; the workers take what it leaves."""
+with as many busy processes as cores, the feeding process (an import writing, and the
+process checking its events) is the one everything waits for; the workers take what it
+leaves, and the feeder waits for them when they fall too far behind. (A piped import of
+10^6 events: 23.0k events/s at 10, 23.4k at 19, 20.4k at 0; two pairs each.)"""
 FINISHED = "finished"
 FAILED = "failed"
 

@@ -3,7 +3,8 @@
 A batch of events (one ``append`` or a whole import file) is checked in memory
 against each agreement's history and then saved in one transaction: either
 every event is written or none is. A concurrent writer that took the same
-version first causes a retry from fresh state, a bounded number of times.
+version first causes a retry from fresh state, a bounded number of times. A large
+import is checked in a process of its own while this one writes (``_write_piped``).
 """
 
 from __future__ import annotations

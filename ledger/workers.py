@@ -6,7 +6,9 @@ others. Each worker takes one share of the agreements, reads it through its own
 database connection, and sends back small results; the caller merges them and
 writes, so exactly-once and all-or-nothing hold as with one process. A worker's
 failure reaches the caller as the same one-line ``StorageError`` one process
-would raise; a worker that dies is one line too, never a hang.
+would raise; a worker that dies is one line too, never a hang. A large import's
+checking process (``Ledger._write_piped``) is such a worker, with one share: the
+whole import, its rows sent back in line order.
 
 Workers are forked (they start at once and share the loaded code); they never
 touch the caller's connections, and leave with ``os._exit`` without running the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -196,3 +197,19 @@ def chromium(tmp_path: Path) -> Callable[..., str]:
         return result.stdout
 
     return run
+
+
+def as_at_a_terminal() -> None:
+    """Ctrl-C acting as it does at a terminal, in a process about to be started
+    (``preexec_fn``): a test run started in the background (``.ci/run &``) ignores
+    SIGINT, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def ctrl_c_as_at_a_terminal() -> Iterator[None]:
+    """The same for processes forked by the test (their Ctrl-C a ``KeyboardInterrupt``),
+    and this process's own disposition back afterwards."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -29,7 +29,7 @@ from agreement_ledger.projections.project import project
 from agreement_ledger.projections.projector import Projector
 from agreement_ledger.projections.version import TRACKING_NAME
 from bench.register import register
-from tests.conftest import count_events, example_lines
+from tests.conftest import as_at_a_terminal, count_events, example_lines
 from tests.integration.test_bulk_equivalence import histories
 from tests.integration.test_bulk_equivalence import rows as stored_rows
 
@@ -188,6 +188,7 @@ def test_ctrl_c_while_waiting_for_the_lock_ends_quietly_with_nothing_written(imp
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=as_at_a_terminal,
         )
         time.sleep(1.5)  # within the lean path's wait for the lock (5 s)
         waiting.send_signal(signal.SIGINT)

@@ -67,7 +67,7 @@ def test_a_worker_killed_with_a_full_inbox_does_not_hang_the_finish() -> None:
             list(pool.finish())
 
 
-def test_a_worker_interrupted_alone_is_one_line_not_a_hang() -> None:
+def test_a_worker_interrupted_alone_is_one_line_not_a_hang(ctrl_c_as_at_a_terminal) -> None:
     """Ctrl-C that reaches a worker only (a server handling SIGINT itself): it stops
     without finishing, and exits 0; that is a failure, not a wait for ever."""
     with Pool(lambda item: (time.sleep(0.5), item)[1], 1) as pool:

@@ -139,7 +139,7 @@ def _run(work: Work[S], index: int, share: S, messages: Any, caller: int) -> Non
     except KeyboardInterrupt:  # Ctrl-C reached the whole group: the caller stops us all
         return
     except Exception as error:  # reported by the caller as one line, never a traceback
-        messages.put((index, FAILED, _failure(error)))
+        send(FAILED, _failure(error))
 
 
 def _failure(error: Exception) -> str:

@@ -7,16 +7,20 @@ database connection, and sends back small results; the caller merges them and
 writes, so exactly-once and all-or-nothing hold as with one process. A worker's
 failure reaches the caller as the same one-line ``StorageError`` one process
 would raise; a worker that dies is one line too, never a hang. A large import's
-checking process (``Ledger._write_piped``) is such a worker, with one share: the
-whole import, its rows sent back in line order.
+checking processes (``Ledger._write_piped``) are such workers, one share of the
+agreements each, their lines sent back for the caller to put in line order.
 
 Workers are forked (they start at once and share the loaded code); they never
 touch the caller's connections, and leave with ``os._exit`` without running the
-caller's clean-up.
+caller's clean-up. Each works in a new, empty context: the event store library joins
+the transaction in progress in the current context (a context variable, which a fork
+inherits), so a worker's own ledger would otherwise read through the caller's
+connection, in the caller's transaction, while the caller uses it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import multiprocessing
 import os
@@ -134,7 +138,7 @@ def _run(work: Work[S], index: int, share: S, messages: Any, caller: int) -> Non
                     os._exit(1)
 
     try:
-        work(share, lambda payload: send("message", payload))
+        contextvars.Context().run(work, share, lambda payload: send("message", payload))
         send(FINISHED, None)
     except KeyboardInterrupt:  # Ctrl-C reached the whole group: the caller stops us all
         return
@@ -327,7 +331,8 @@ def _serve(
             if name is None:
                 results.put((index, FINISHED, None))
                 return
-            results.put((index, "result", _spill(folder, work(_load(name)))))
+            done = contextvars.Context().run(work, _load(name))
+            results.put((index, "result", _spill(folder, done)))
     except KeyboardInterrupt:  # Ctrl-C: the caller stops too, or sees that this one stopped
         return
     except Exception as error:  # reported by the caller as one line, never a traceback

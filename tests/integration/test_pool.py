@@ -138,3 +138,41 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize("way", ["spread", "pool"])
+def test_a_worker_reads_through_its_own_connection_not_the_callers_transaction(db_url, way) -> None:
+    """The event store library joins the transaction in progress in the current context
+    (a context variable, inherited by a fork): a worker that did would read the caller's
+    uncommitted rows through the caller's connection, which the caller is using."""
+    from agreement_ledger.ledger.application import Ledger, Submission
+    from agreement_ledger.ledger.domain import agreement_id
+    from agreement_ledger.ledger.workers import spread
+    from tests.conftest import example_lines
+
+    def stored_events(_share: object, send: object = None) -> int:
+        own = Ledger(db_url, check_schema=False)
+        try:
+            found = len(own.recorder.select_events(agreement_id("tisa-2014")))
+        finally:
+            own.close()
+        if callable(send):
+            send(found)
+        return found
+
+    ledger = Ledger(db_url)
+    lines = example_lines()
+    ledger.append([Submission(lines[0])])  # committed: one event
+    seen: list[int] = []
+    with pytest.raises(RuntimeError), ledger.recorder.transaction(commit=True):
+        ledger.append([Submission(line) for line in lines[1:4]])  # joins: not committed
+        if way == "spread":
+            seen.extend(found for _, found in spread(stored_events, [None]))
+        else:
+            with Pool(stored_events, 1) as pool:
+                pool.send(0, None)
+                seen.extend(pool.finish())
+        raise RuntimeError("roll back")
+    assert seen == [1]
+    assert len(ledger.recorder.select_events(agreement_id("tisa-2014"))) == 1
+    ledger.close()

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from agreement_ledger.ledger.domain import Agreement, History
 from agreement_ledger.ledger.errors import StorageError
-from agreement_ledger.ledger.rules import Fact
+from agreement_ledger.ledger.rules import Fact, StreamState
 from agreement_ledger.ledger.vocabulary import Envelope, EventKind
 from agreement_ledger.ledger.worldtime import Chronology, Dated, Occurred, Order, start_of_day
 
@@ -101,7 +101,28 @@ class Facts:
             recordings[event.event_id] = Recording(
                 event.originator_version, event.timestamp, event.recorded_by, envelope
             )
-        state = history.effective_state()
+        return cls.folded(
+            history,
+            history.effective_state(),
+            recordings,
+            as_of=as_of,
+            version=stream[-1].originator_version,
+        )
+
+    @classmethod
+    def folded(
+        cls,
+        history: History,
+        state: StreamState,
+        recordings: dict[str, Recording],
+        *,
+        as_of: datetime,
+        version: int,
+    ) -> Facts:
+        """The facts of a history already folded (``state`` is its ``effective_state()``):
+        how ``build`` ends, and where a piped import's checking process begins, which holds
+        the fold its checks made (``ledger.application``) and need not decode and fold the
+        events again."""
         every = [f for f in state.facts.values() if f.envelope.type != EventKind.CORRECTED]
         begun = [f for f in every if f.occurred is None or f.occurred.start <= as_of]
         registration = next(
@@ -112,10 +133,10 @@ class Facts:
                 f"the stored stream of {history.key!r} has no registration in force "
                 "(damaged); run `ledger verify` to see where"
             )
-        corrected_by: dict[str, list[str]] = {}
-        for event in stream:
-            if event.TYPE is EventKind.CORRECTED:
-                corrected_by.setdefault(event.fields["target"], []).append(event.event_id)
+        corrected_by = {
+            target: [str(correction.id) for correction in corrections]
+            for target, corrections in history.corrections.items()
+        }
         return cls(
             key=history.key,
             registration=registration,
@@ -126,7 +147,7 @@ class Facts:
             retracted=state.retracted,
             corrected_by=corrected_by,
             as_of=as_of,
-            version=stream[-1].originator_version,
+            version=version,
         )
 
     # -- reading -----------------------------------------------------------

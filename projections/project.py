@@ -64,8 +64,11 @@ def project(
 ) -> Projection | None:
     """Project one agreement's stored events; ``None`` if nothing was known at ``known_at``."""
     facts = Facts.build(events, as_of=as_of, known_at=known_at)
-    if facts is None:
-        return None
+    return None if facts is None else project_facts(facts)
+
+
+def project_facts(facts: Facts) -> Projection:
+    """Project one agreement's facts (``project``, once its events are read and folded)."""
     state = compute_state(facts)
     flags = evaluate(facts, state)
     registration = facts.registration.fields

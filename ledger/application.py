@@ -4,12 +4,14 @@ A batch of events (one ``append`` or a whole import file) is checked in memory
 against each agreement's history and then saved in one transaction: either
 every event is written or none is. A concurrent writer that took the same
 version first causes a retry from fresh state, a bounded number of times. A large
-import is checked in a process of its own while this one writes (``_write_piped``).
+import is checked, and its read models projected, in processes of their own while this
+one writes (``_write_piped``).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import pickle
 import random
 import time
@@ -58,6 +60,16 @@ from agreement_ledger.ledger.eventstore import (
     EventStore,
     StoredRecord,
     damaged,
+)
+from agreement_ledger.ledger.piping import (
+    FINAL,
+    Checked,
+    Folded,
+    GaveUp,
+    InOrder,
+    Line,
+    Refused,
+    share_of,
 )
 from agreement_ledger.ledger.storage import (
     EVENTS_TABLE,
@@ -108,10 +120,14 @@ READ_CHUNK = 5_000
 PIPE_FROM = 10_000
 """Events an import is expected to hold from which its checks run in a process of their
 own (``Ledger._write_piped``): for fewer, starting that process costs more than it saves."""
+PIPE_WORKERS = 4
+"""Most checking processes a piped import starts (each reads the whole import)."""
 PIPE_ROWS = 1_000
-"""Rows the checking process of a piped import sends at a time."""
+"""Lines of the import after which each checking process sends what it checked."""
 PIPE_BACKLOG = 8
-"""Messages it may send ahead of the writer before it waits (memory stays bounded)."""
+"""Messages each may send ahead of the writer before it waits (memory stays bounded)."""
+FILE_BLOCK = 1 << 20
+"""Bytes an import reads from its file at a time."""
 BYTES_PER_LINE = 200
 """What a line of an import file is taken to hold, to guess its events from its size."""
 
@@ -123,9 +139,11 @@ def _utc_now() -> datetime:
 class ImportObserver(Protocol):
     """Told, inside an import's transaction, of what the import wrote (the read models
     project it from memory this way, ``projections.importing``): each agreement's whole
-    stored stream as the import lets it go, then the ids of the import's first and last
-    events. ``close`` comes last, whether the import was written or rolled back. Once
-    ``active`` is false it wants nothing more (the catch-up after the import will do it)."""
+    stored stream as the import lets it go (or, for a piped import, asked by its checking
+    processes to project what they let go, and given the rows to write), then the ids of
+    the import's first and last events. ``close`` comes last, whether the import was
+    written or rolled back. Once ``active`` is false it wants nothing more (the catch-up
+    after the import will do it)."""
 
     active: bool
 
@@ -135,27 +153,21 @@ class ImportObserver(Protocol):
         """``fresh``: agreements this import registered, let go for the first time;
         ``again``: the others (known before, or let go before)."""
 
+    def project_folded(self, folded: list[Folded], stored: list[list[StoredEvent]]) -> Any:
+        """In a checking process of a piped import: the read-model rows of the agreements
+        it lets go, ``folded`` (registered by the import) and ``stored`` (the others, each
+        its whole stored stream); ``None`` if they could not be made."""
+
+    def take(self, rows: Any, again: tuple[str, ...]) -> None:
+        """In the writer: write what ``project_folded`` made (stop projecting if ``None``);
+        ``again``: agreements whose stored rows it replaces."""
+
     def finish(self, first: int, last: int) -> None: ...
 
     def close(self) -> None: ...
 
 
 ObserverFactory = Callable[[Connection], "ImportObserver | None"]
-
-
-class _GaveUp(Exception):
-    """The checking process of a piped import met what it cannot settle alone."""
-
-
-class _Checked(NamedTuple):
-    """What the checking process of a piped import sends, in line order: the rows to
-    write, as (agreement, version, topic, state); the ids appended and skipped among
-    them; and whether the agreements in hand are let go after them."""
-
-    rows: list[tuple[str, int, str, bytes]]
-    appended: list[str]
-    skipped: list[str]
-    let_go: bool
 
 
 class Submission(NamedTuple):
@@ -223,10 +235,29 @@ def file_lines(file: BinaryIO) -> Callable[[], Iterator[Submission]]:
     (an import that must retry reads it again): memory does not grow with the file."""
 
     def read() -> Iterator[Submission]:
-        file.seek(0)
-        return json_lines(file)
+        return json_lines(_lines_from_start(file))
 
     return read
+
+
+def _lines_from_start(file: BinaryIO) -> Iterator[bytes]:
+    """The lines of ``file`` from its start. An open file read at offsets of this reader's
+    own (``pread``), not at the file's position: the checking processes of a piped import,
+    forked from one, share the open file, and so its position."""
+    try:
+        descriptor = file.fileno()
+    except (OSError, AttributeError):  # io.UnsupportedOperation: an in-memory file
+        file.seek(0)
+        yield from file
+        return
+    file.flush()
+    offset, rest = 0, b""
+    while block := os.pread(descriptor, FILE_BLOCK, offset):
+        offset += len(block)
+        *lines, rest = (rest + block).split(b"\n")
+        yield from lines
+    if rest:
+        yield rest
 
 
 class Ledger(Application[Any]):
@@ -342,7 +373,7 @@ class Ledger(Application[Any]):
                         )
                     else:
                         result = self._write_batch(source(), recorded_by, ignore_ledger_keys)
-            except _GaveUp:
+            except GaveUp:
                 piped = False  # written again the usual way, which says what went wrong
                 continue
             except (PersistenceError, SQLAlchemyError) as exc:
@@ -434,94 +465,172 @@ class Ledger(Application[Any]):
         ignore_ledger_keys: bool,
         observer: ImportObserver | None,
     ) -> AppendResult:
-        """``_write_bulk`` with its checks in a process of its own, which sends the rows to
-        write in line order (``_check_and_send``); this process writes them and tells the
-        observer as ``_write_bulk`` does. The first rejected line that process meets is the
-        lowest, and is raised here as it was raised there. ``_GaveUp`` when that process
-        met what it cannot settle alone, or failed: the caller writes the import again the
-        usual way (which says what is wrong, if anything is)."""
+        """``_write_bulk`` with its checks in processes of their own, one per share of the
+        agreements (``_check_share``, ``ledger.piping``), which also project the read
+        models of what they check; this process writes what they send, in line order. The
+        lowest refused line is raised here as it was raised there. ``GaveUp`` when one of
+        them met what it cannot settle alone, or failed: the caller writes the import again
+        the usual way (which says what is wrong, if anything is)."""
         result = AppendResult()
-        written = _Written(observer)
-        work = self._checking(source, recorded_by, ignore_ledger_keys)
+        written = _Written(None)
+        count = min(self.workers, PIPE_WORKERS)
+        projecting = observer if observer is not None and observer.active else None
+        work = self._checking(source, recorded_by, ignore_ledger_keys, count, projecting)
+        lines = InOrder(count)
         try:
-            with closing(spread(work, [None], PIPE_BACKLOG)) as messages:
-                for _index, message in messages:
-                    if isinstance(message, bytes):  # a rejected line, as it was raised
-                        raise pickle.loads(message)
-                    self._take_checked(message, written, result)
+            with closing(spread(work, list(range(count)), PIPE_BACKLOG)) as messages:
+                for index, message in messages:
+                    lines.take(index, message)
+                    refused = lines.refusal()
+                    if refused is not None:  # a rejected line, as it was raised
+                        raise pickle.loads(refused)
+                    self._take_lines(lines.ready(), written, result)
+                    if isinstance(message, Checked) and message.projected and observer:
+                        observer.take(message.rows, message.again)
         except StorageError as error:
-            raise _GaveUp(str(error)) from None
+            raise GaveUp(str(error)) from None
+        if not lines.complete():
+            raise GaveUp("a checking process ended without sending all its lines")
         self._insert(written)
-        written.finish(self.recorder)
+        if observer is not None and written.last:
+            observer.finish(written.first, written.last)
         return result
 
-    def _take_checked(self, checked: _Checked, written: _Written, result: AppendResult) -> None:
-        for key, version, topic, state in checked.rows:
+    def _take_lines(self, lines: Iterable[Line], written: _Written, result: AppendResult) -> None:
+        for _position, event_id, row in lines:
+            if row is None:
+                result.skipped.append(event_id)
+                continue
+            key, version, topic, state = row
             written.add(stored_row(agreement_id(key), version, topic, state))
-        result.appended += checked.appended
-        result.skipped += checked.skipped
-        if len(written.pending) >= BULK_CHUNK or checked.let_go:
-            self._insert(written)
-        if checked.let_go:
-            written.let_go(self.recorder)
+            result.appended.append(event_id)
+            if len(written.pending) >= BULK_CHUNK:
+                self._insert(written)
 
     def _checking(
-        self, source: Callable[[], Iterable[Submission]], recorded_by: str, ignore_ledger_keys: bool
-    ) -> Callable[[None, Send], None]:
-        """The work of a piped import's checking process (forked: ``source`` is there too).
-        It reads stored streams with a ledger of its own, through its own connection."""
+        self,
+        source: Callable[[], Iterable[Submission]],
+        recorded_by: str,
+        ignore_ledger_keys: bool,
+        count: int,
+        observer: ImportObserver | None,
+    ) -> Callable[[int, Send], None]:
+        """The work of a piped import's checking processes (forked: ``source`` and the
+        observer that projects, if any, are there too). Each reads stored streams with a
+        ledger of its own, through its own connection."""
         url, clock = self.url, self.clock
 
-        def work(_share: None, send: Send) -> None:
+        def work(share: int, send: Send) -> None:
             own = Ledger(url, check_schema=False)
             own.clock = clock
             try:
-                own._check_and_send(source(), recorded_by, ignore_ledger_keys, send)
-            except Rejected as error:
-                send(pickle.dumps(error))  # one that cannot be pickled fails: given up
+                own._check_share(
+                    _Share(share, count, observer, recorded_by),
+                    source(),
+                    recorded_by,
+                    ignore_ledger_keys,
+                    send,
+                )
             finally:
                 own.close()
 
         return work
 
-    def _check_and_send(
+    def _check_share(
         self,
+        share: _Share,
         submissions: Iterable[Submission],
         recorded_by: str,
         ignore_ledger_keys: bool,
         send: Send,
     ) -> None:
-        """In the checking process: ``_write_bulk`` without the writing, the rows sent in
-        line order. An agreement let go and met again gives up: this process reads the
-        database as it was before the import, without the import's rows of it. (The
-        writer lets go of the agreements in hand when told, this line's too; this process
-        keeps that one, which the writer will read again whole when it next lets go.)"""
+        """In a checking process: ``_write_bulk`` for the lines of one share of the
+        agreements, without the writing; its lines sent in line order, with its progress
+        every ``PIPE_ROWS`` lines of the import. Agreements in hand are let go every
+        ``FLUSH_AGREEMENTS`` (but for the current line's, whose next line is likely near),
+        their read models projected then. One let go and met again gives up: this process
+        reads the database as it was before the import, without the import's rows of it.
+        A refused line is sent, and ends the work."""
         absent: set[str] = set()
         looked_up: set[str] = set()
-        gone: set[str] = set()
-        streams: dict[str, AgreementStream] = {}
-        rows: list[tuple[str, int, str, bytes]] = []
-        result = AppendResult()
-        for chunk in _chunks(submissions, READ_CHUNK):
-            self._look_up(chunk, looked_up, absent)
-            for submission in chunk:
-                key = _agreement_of(submission.raw)
-                if key in gone:
-                    raise _GaveUp(f"agreement {key!r} came back after it was let go")
-                stored = self._write_one(
-                    submission, streams, absent, result, recorded_by, ignore_ledger_keys
-                )
-                if stored is not None:
-                    rows.append((str(key), stored.originator_version, stored.topic, stored.state))
-                let_go = len(streams) >= FLUSH_AGREEMENTS
-                if let_go or len(rows) >= PIPE_ROWS:
-                    send(_Checked(rows, result.appended, result.skipped, let_go))
-                    rows, result = [], AppendResult()
-                if let_go:  # the agreement of this line stays in hand: its next line is near
-                    current = streams.pop(str(key))
-                    gone.update(streams)
-                    streams = {str(key): current}
-        send(_Checked(rows, result.appended, result.skipped, False))
+        hand = _InHand()
+        lines: list[Line] = []
+        position = 0
+        try:
+            for chunk in _chunks(submissions, READ_CHUNK):
+                self._look_up([s for s in chunk if share.owns(s)], looked_up, absent)
+                for submission in chunk:
+                    now = self.clock()  # every line's: a clock that counts gives the bulk writer's
+                    if share.owns(submission):
+                        lines.append(
+                            self._check_line(
+                                position,
+                                submission,
+                                hand,
+                                absent,
+                                (recorded_by, now),
+                                ignore_ledger_keys,
+                            )
+                        )
+                        if len(hand.streams) >= FLUSH_AGREEMENTS:
+                            keep = _agreement_of(submission.raw)
+                            send(Checked(lines, position, *self._let_go(share, hand, keep)))
+                            lines = []
+                    position += 1
+                    if position % PIPE_ROWS == 0:
+                        send(Checked(lines, position - 1))
+                        lines = []
+        except Rejected as error:  # at its line, or at the chunk the source could not read
+            send(Refused(position, pickle.dumps(error)))
+            return
+        send(Checked(lines, FINAL, *self._let_go(share, hand, None)))
+
+    def _check_line(
+        self,
+        position: int,
+        submission: Submission,
+        hand: _InHand,
+        absent: set[str],
+        recorded: tuple[str, datetime],
+        ignore_ledger_keys: bool,
+    ) -> Line:
+        """One line of this process's share, recorded by and at ``recorded``."""
+        key = _agreement_of(submission.raw)
+        if key in hand.gone:
+            raise GaveUp(f"agreement {key!r} came back after it was let go")
+        recorded_by, now = recorded
+        event_id, stored = self._write_one(
+            submission, hand.streams, absent, recorded_by, ignore_ledger_keys, now
+        )
+        if stored is None:
+            return position, event_id, None
+        hand.recorded.setdefault(str(key), []).append((event_id, now, stored))
+        return position, event_id, (str(key), stored.originator_version, stored.topic, stored.state)
+
+    def _let_go(
+        self, share: _Share, hand: _InHand, keep: str | None
+    ) -> tuple[bool, Any, tuple[str, ...]]:
+        """Let go of the agreements in hand but ``keep``; with an observer, project those
+        this import wrote to: ``Checked``'s ``projected``, ``rows`` and ``again``."""
+        kept = hand.streams.pop(keep) if keep is not None else None
+        kept_recorded = hand.recorded.pop(keep, None) if keep is not None else None
+        hand.gone.update(hand.streams)
+        projected: tuple[bool, Any, tuple[str, ...]] = (False, None, ())
+        if share.observer is not None:
+            folded, stored, again = [], [], []
+            for key, recorded in hand.recorded.items():
+                if recorded[0][2].originator_version == 1:  # registered by this import
+                    events = [(i, s.originator_version, at) for i, at, s in recorded]
+                    folded.append(Folded(hand.streams[key], events, share.recorded_by))
+                else:  # known before: projected from its whole stored stream
+                    before = self.recorder.select_events(agreement_id(key))
+                    stored.append([*before, *(s for _, _, s in recorded)])
+                    again.append(key)
+            rows = share.observer.project_folded(folded, stored)
+            projected = (True, rows, tuple(again))
+        hand.streams = {} if kept is None else {str(keep): kept}
+        hand.recorded = {} if kept_recorded is None else {str(keep): kept_recorded}
+        return projected
 
     def _write_bulk(
         self,
@@ -546,11 +655,14 @@ class Ledger(Application[Any]):
         for chunk in _chunks(submissions, READ_CHUNK):
             self._look_up(chunk, looked_up, absent)
             for submission in chunk:
-                stored = self._write_one(
-                    submission, streams, absent, result, recorded_by, ignore_ledger_keys
+                event_id, stored = self._write_one(
+                    submission, streams, absent, recorded_by, ignore_ledger_keys, self.clock()
                 )
-                if stored is not None:
+                if stored is None:
+                    result.skipped.append(event_id)
+                else:
                     written.add(stored)
+                    result.appended.append(event_id)
                 if len(written.pending) >= BULK_CHUNK or len(streams) >= FLUSH_AGREEMENTS:
                     self._insert(written)
                     if len(streams) >= FLUSH_AGREEMENTS:
@@ -572,17 +684,16 @@ class Ledger(Application[Any]):
         submission: Submission,
         streams: dict[str, AgreementStream],
         absent: set[str],
-        result: AppendResult,
         recorded_by: str,
         ignore_ledger_keys: bool,
-    ) -> StoredEvent | None:
-        """Check one event against its agreement's stream; its stored row, to write
-        (``None``: a repeat, nothing to write)."""
+        now: datetime,
+    ) -> tuple[str, StoredEvent | None]:
+        """Check one event against its agreement's stream, recorded at ``now``: its id, and
+        its stored row to write (``None``: a repeat, nothing to write)."""
         try:
             envelope = read_envelope(
                 submission.raw, ignore_ledger_keys=ignore_ledger_keys, checked=submission.checked
             )
-            now = self.clock()
             stream = streams.get(envelope.agreement)
             if stream is None:
                 stream = self._stream_of(envelope.agreement, absent)
@@ -595,13 +706,11 @@ class Ledger(Application[Any]):
                 line=submission.line,
             ) from None
         if prepared is None:
-            result.skipped.append(str(envelope.id))
-            return None
+            return str(envelope.id), None
         stored = self.store.stored_event(prepared, now)
         stream.fold_prepared(prepared)
         absent.discard(envelope.agreement)  # registered now: read it back if let go
-        result.appended.append(prepared.event_id)
-        return stored
+        return prepared.event_id, stored
 
     def _stream_of(self, key: str, absent: set[str]) -> AgreementStream:
         """The stream of ``key`` as stored (read through this transaction), or a new one."""
@@ -854,6 +963,29 @@ class _Written:
         self.let_go(recorder)
         if self.observer is not None and self.last:
             self.observer.finish(self.first, self.last)
+
+
+class _Share(NamedTuple):
+    """One checking process's share of a piped import: the agreements ``share_of`` gives
+    to ``which`` of ``shares``; the observer that projects what it lets go, if any."""
+
+    which: int
+    shares: int
+    observer: ImportObserver | None
+    recorded_by: str
+
+    def owns(self, submission: Submission) -> bool:
+        return share_of(_agreement_of(submission.raw), self.shares) == self.which
+
+
+@dataclass
+class _InHand:
+    """A checking process's agreements in hand: their folds, what this import recorded of
+    each (id, recording time, stored row), and the agreements it has let go."""
+
+    streams: dict[str, AgreementStream] = field(default_factory=dict)
+    recorded: dict[str, list[tuple[str, datetime, StoredEvent]]] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
 
 
 class StoredButNotProjected(StorageError):

@@ -15,7 +15,9 @@ writer's event came between it and the import's first. Otherwise, or when a work
 fails, it stops projecting and leaves the position where it was, and the catch-up after
 the import does the work (and reports any failure) as before; rows it wrote are already
 the right ones for their agreements. A small import, or any when the projector may use
-only one process, is projected in this process.
+only one process, is projected in this process. A piped import's checking processes
+project the agreements they let go themselves (``project_folded``), from the fold their
+checks made, and send the rows with the lines they checked (``take``).
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from sqlalchemy import Connection
 
 from agreement_ledger.ledger.codec import LedgerMapper
 from agreement_ledger.ledger.errors import StorageError
+from agreement_ledger.ledger.piping import Folded
 from agreement_ledger.ledger.workers import Pool
 from agreement_ledger.projections import store
-from agreement_ledger.projections.project import project
+from agreement_ledger.projections.facts import Facts, Recording
+from agreement_ledger.projections.project import Projection, project, project_facts
 from agreement_ledger.projections.rows import Prepared
 from agreement_ledger.projections.version import PROJECTION_VERSION
 
@@ -127,6 +131,10 @@ class ImportProjection:
 
     def rows_of(self, streams: Sequence[Stream]) -> Done:
         """The read-model rows of these agreements (in a worker, or in this process)."""
+        keys, projections = self._projections_of(streams)
+        return keys, store.prepare(self.connection.dialect, projections)
+
+    def _projections_of(self, streams: Sequence[Stream]) -> tuple[list[str], list[Projection]]:
         keys, projections = [], []
         for originator_id, rows in streams:
             events = [self.mapper.event_of(originator_id, *row) for row in rows]
@@ -134,7 +142,48 @@ class ImportProjection:
             projection = project(events, as_of=self.now)
             if projection is not None:
                 projections.append(projection)
-        return keys, store.prepare(self.connection.dialect, projections)
+        return keys, projections
+
+    def project_folded(
+        self, folded: Sequence[Folded], stored: Sequence[Sequence[StoredEvent]]
+    ) -> Done | None:
+        """In a checking process of a piped import: the rows of the agreements it lets go.
+        Those the import registered are projected from the fold its checks made (the same
+        state ``Facts.build`` would fold from their stored events); the others from their
+        stored streams. ``None`` on a failure: the catch-up after the import redoes it, and
+        reports it."""
+        try:
+            keys, projections = self._projections_of([_plain(stream) for stream in stored])
+            for agreement in folded:
+                keys.append(agreement.stream.key)
+                projections.append(project_facts(self._facts_of(agreement)))
+            return keys, store.prepare(self.connection.dialect, projections)
+        except Exception:
+            return None
+
+    def _facts_of(self, agreement: Folded) -> Facts:
+        history = agreement.stream.history
+        recordings = {
+            event_id: Recording(version, at, agreement.recorded_by, history.originals[event_id])
+            for event_id, version, at in agreement.recorded
+        }
+        return Facts.folded(
+            history,
+            agreement.stream.state,
+            recordings,
+            as_of=self.now,
+            version=agreement.stream.version,
+        )
+
+    def take(self, rows: Done | None, again: tuple[str, ...]) -> None:
+        """In the writer of a piped import: write the rows a checking process made."""
+        if not self.active:
+            return
+        if rows is None:
+            self.active = False
+            return
+        self.stored.update(again)
+        self._write([rows])
 
     def _from_pool(self, results: Callable[[Pool], Iterator[Done]]) -> None:
         """Write the rows ``results`` gives from the pool (a failure writing them fails

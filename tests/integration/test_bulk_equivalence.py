@@ -280,10 +280,14 @@ def test_an_agreement_met_again_after_it_was_let_go_is_written_the_usual_way(new
 def test_a_checking_process_that_fails_leaves_the_import_to_the_usual_way(
     new_db, piped, monkeypatch
 ):
-    def broken(self, *args, **kwargs):
-        raise RuntimeError("the checking process failed")
+    checked = Ledger._check_share
 
-    monkeypatch.setattr(Ledger, "_check_and_send", broken)  # in the forked process
+    def broken(self, share, *args, **kwargs):
+        if share.which == 1:
+            raise RuntimeError("the checking process failed")
+        return checked(self, share, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "_check_share", broken)  # in the second forked process
     lines = many_agreements()
     bulk_url, piped_url = new_db(), new_db()
     all_at_once(bulk_url, lines, bulk=True).close()
@@ -326,3 +330,28 @@ def test_ledger_import_is_piped_when_the_files_size_says_it_is_large(
     assert "appended 12, skipped 0" in result.output
     assert ways == (["_write_piped"] if pipe_from == 1 else ["_write_bulk"])
     assert count_events(db_url) == 12
+
+
+def test_a_piped_import_of_a_file_reads_it_whole_in_every_checking_process(
+    new_db, piped, monkeypatch, tmp_path
+):
+    """Its checking processes share the open file: each reads it at offsets of its own,
+    here in blocks of 97 bytes, so that lines run across blocks."""
+    from agreement_ledger.ledger import application
+
+    monkeypatch.setattr(application, "FILE_BLOCK", 97)
+    lines = many_agreements()
+    path = tmp_path / "register.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines) + "\n\n")
+    bulk_url, piped_url = new_db(), new_db()
+    all_at_once(bulk_url, lines, bulk=True).close()
+    usual = len(piped)
+    ledger = opened(piped_url)
+    ledger.workers, ledger.pipe_from = 3, 0
+    with path.open("rb") as file:
+        result = ledger.append_from(application.file_lines(file), actor="clerk", expected=1)
+
+    assert len(piped) == usual  # written piped, not again the usual way
+    assert len(result.appended) == len(lines)
+    assert rows(bulk_url) == rows(piped_url)
+    ledger.close()

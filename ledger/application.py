@@ -118,8 +118,8 @@ BULK_CHUNK = 5000
 READ_CHUNK = 5_000
 """Events the bulk writer reads ahead, to ask in one query which agreements are new."""
 PIPE_FROM = 10_000
-"""Events an import is expected to hold from which its checks run in a process of their
-own (``Ledger._write_piped``): for fewer, starting that process costs more than it saves."""
+"""Events an import is expected to hold from which its checks run in processes of their
+own (``Ledger._write_piped``): for fewer, starting them costs more than they save."""
 PIPE_WORKERS = 4
 """Most checking processes a piped import starts (each reads the whole import)."""
 PIPE_ROWS = 1_000
@@ -282,7 +282,7 @@ class Ledger(Application[Any]):
         """Makes the observer of an import (a bulk write), given its transaction's connection."""
         self.workers = worker_count()
         """Processes that verify a large ledger (1: all in this one); with 2 or more, a
-        large import's checks run in a process of their own (``_write_piped``)."""
+        large import's checks run in processes of their own (``_write_piped``)."""
         self.pipe_from = PIPE_FROM
         """Events an import is expected to hold from which it is piped (tests lower it)."""
         self.clock: Callable[[], datetime] = _utc_now

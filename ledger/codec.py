@@ -39,7 +39,7 @@ from agreement_ledger.ledger.domain import (
     event_class_of,
 )
 from agreement_ledger.ledger.vocabulary import EventKind
-from agreement_ledger.ledger.worldtime import iso_text
+from agreement_ledger.ledger.worldtime import iso_text, read_instant
 
 
 def hash_of(state: bytes) -> str:
@@ -176,7 +176,7 @@ class LedgerTranscoder(JSONTranscoder):
                     and stamp.get("_type_") == "datetime_iso"
                     and type(stamp.get("_data_")) is str
                 ):
-                    state["timestamp"] = datetime.fromisoformat(stamp["_data_"])
+                    state["timestamp"] = read_instant(stamp["_data_"])
                     return state
         return super().decode(data)
 

@@ -19,6 +19,7 @@ from agreement_ledger.ledger.worldtime import (
     as_utc_text,
     iso_text,
     parse_occurred,
+    read_instant,
 )
 
 
@@ -354,3 +355,33 @@ def test_an_equal_instant_in_another_zone_has_its_own_text():
     assert in_utc == in_apia
     assert iso_text(in_utc) == "2011-12-30T10:00:00+00:00"
     assert iso_text(in_apia) == "2011-12-31T00:00:00+14:00"
+
+
+@given(
+    st.datetimes(timezones=st.sampled_from([UTC, ZoneInfo("Pacific/Apia"), None])),
+    st.sampled_from(["isoformat", "microseconds", "space", "milliseconds"]),
+)
+def test_a_read_instant_has_the_text_isoformat_gives_it(instant, form):
+    """``read_instant`` remembers its text as the instant's own only when it is: a
+    recording time as stored (UTC, to the microsecond), not a whole second written with
+    a fraction, another zone, another separator or another precision."""
+    text = {
+        "isoformat": instant.isoformat(),
+        "microseconds": instant.isoformat(timespec="microseconds"),
+        "space": instant.isoformat(sep=" "),
+        "milliseconds": instant.isoformat(timespec="milliseconds"),
+    }[form]
+    read = read_instant(text)
+    assert read == datetime.fromisoformat(text)
+    assert iso_text(read) == read.isoformat()
+    if read.tzinfo is not None:
+        assert as_utc_text(read) == read.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_a_recording_time_as_stored_is_remembered_as_read():
+    stored = "2026-11-28T18:30:00.123456+00:00"
+    read = read_instant(stored)
+    assert iso_text(read) is stored  # not written again
+    assert as_utc_text(read) == "2026-11-28T18:30:00.123456Z"
+    whole = read_instant("2026-11-28T18:30:00.000000+00:00")
+    assert iso_text(whole) == "2026-11-28T18:30:00+00:00"  # as isoformat writes it

@@ -251,13 +251,18 @@ def _lines_from_start(file: BinaryIO) -> Iterator[bytes]:
         yield from file
         return
     file.flush()
-    offset, rest = 0, b""
+    offset = 0
+    pieces: list[bytes] = []  # of the line being read (a long one spans many blocks)
     while block := os.pread(descriptor, FILE_BLOCK, offset):
         offset += len(block)
-        *lines, rest = (rest + block).split(b"\n")
-        yield from lines
-    if rest:
-        yield rest
+        *lines, tail = block.split(b"\n")
+        if lines:
+            lines[0] = b"".join([*pieces, lines[0]])
+            pieces = []
+            yield from lines
+        pieces.append(tail)
+    if last := b"".join(pieces):
+        yield last
 
 
 class Ledger(Application[Any]):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
 from agreement_ledger.ledger.errors import InvalidField
 from agreement_ledger.ledger.piping import FINAL, Checked, InOrder, Refused, share_of
 
@@ -76,3 +78,28 @@ def test_the_lines_are_complete_only_when_every_process_sent_its_last():
     assert not lines.complete()  # taken, but not yet written
     list(lines.ready())
     assert lines.complete()
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 64, 1 << 20])
+def test_an_import_file_is_read_line_by_line_whatever_the_block(block, monkeypatch, tmp_path):
+    """Lines across blocks, a line longer than many blocks, CRLF, blank lines and a last
+    line without its newline read as ``json_lines`` reads the same bytes."""
+    from agreement_ledger.ledger import application
+
+    monkeypatch.setattr(application, "FILE_BLOCK", block)
+    data = (
+        b'{"agreement": "a", "n": 1}\r\n\n'
+        + b'{"agreement": "b", "text": "'
+        + b"x" * 300
+        + b'"}\n'
+        + b"   \n"
+        + b'{"agreement": "c", "n": 3}'
+    )
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(data)
+    with path.open("rb") as file:
+        read = list(application.file_lines(file)())
+        again = list(application.file_lines(file)())  # read afresh from the start
+    expected = list(application.json_lines(data.split(b"\n")))
+    assert read == again == expected
+    assert [s.line for s in read] == [1, 3, 5]

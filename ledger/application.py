@@ -64,6 +64,7 @@ from agreement_ledger.ledger.eventstore import (
 from agreement_ledger.ledger.piping import (
     FINAL,
     Checked,
+    Credit,
     Folded,
     GaveUp,
     InOrder,
@@ -480,16 +481,19 @@ class Ledger(Application[Any]):
         written = _Written(None)
         count = min(self.workers, PIPE_WORKERS)
         projecting = observer if observer is not None and observer.active else None
-        work = self._checking(source, recorded_by, ignore_ledger_keys, count, projecting)
+        credit = Credit(count, PIPE_BACKLOG)
+        work = self._checking(source, recorded_by, ignore_ledger_keys, credit, projecting)
         lines = InOrder(count)
         try:
             with closing(spread(work, list(range(count)), PIPE_BACKLOG)) as messages:
                 for index, message in messages:
                     lines.take(index, message)
+                    credit.note(index, message)
                     refused = lines.refusal()
                     if refused is not None:  # a rejected line, as it was raised
                         raise pickle.loads(refused)
                     self._take_lines(lines.ready(), written, result)
+                    credit.settle(lines.passed)
                     if isinstance(message, Checked) and message.projected and observer:
                         observer.take(message.rows, message.again)
         except StorageError as error:
@@ -517,7 +521,7 @@ class Ledger(Application[Any]):
         source: Callable[[], Iterable[Submission]],
         recorded_by: str,
         ignore_ledger_keys: bool,
-        count: int,
+        credit: Credit,
         observer: ImportObserver | None,
     ) -> Callable[[int, Send], None]:
         """The work of a piped import's checking processes (forked: ``source`` and the
@@ -525,7 +529,13 @@ class Ledger(Application[Any]):
         ledger of its own, through its own connection."""
         url, clock = self.url, self.clock
 
+        count = credit.count
+
         def work(share: int, send: Send) -> None:
+            def paid(message: object) -> None:
+                credit.spend(share)
+                send(message)
+
             own = Ledger(url, check_schema=False)
             own.clock = clock
             try:
@@ -534,7 +544,7 @@ class Ledger(Application[Any]):
                     source(),
                     recorded_by,
                     ignore_ledger_keys,
-                    send,
+                    paid,
                 )
             finally:
                 own.close()

@@ -14,6 +14,8 @@ refusal is raised only once every other process has passed its position.
 from __future__ import annotations
 
 import heapq
+import multiprocessing
+import os
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from agreement_ledger.ledger.domain import AgreementStream
+from agreement_ledger.ledger.workers import WAIT_SECONDS
 
 FINAL = sys.maxsize
 """``through`` of a process's last message: it has sent every line of its share."""
@@ -90,10 +93,15 @@ class InOrder:
             self.waiting[index].extend(message.lines)
             self.through[index] = message.through
 
+    @property
+    def passed(self) -> int:
+        """The position every process has passed: the lines up to it are all known."""
+        return min(self.through)
+
     def ready(self) -> Iterator[Line]:
         """The lines every process has passed, in line order (each position belongs to one
         process's share, so those up to the lowest ``through`` are all known)."""
-        safe = min(self.through)
+        safe = self.passed
         ready = []
         for waiting in self.waiting:
             taken = []
@@ -116,3 +124,45 @@ class InOrder:
             return None
         lowest = min(self.refused)
         return lowest.error if min(self.through) >= lowest.position else None
+
+
+class Credit:
+    """How many messages each checking process may have in the writer's hands: sent and
+    not yet written (``backlog``). Without it, a process whose share is cheaper runs ahead,
+    and the writer, which must hold its lines until the slower ones pass them, would hold
+    ever more of them. The process furthest behind always has its lines written, so never
+    waits: the others wait for it, not for each other.
+
+    Made before the processes are forked: each ``spend``s one before it sends, the writer
+    ``note``s each message's last line as it takes it and ``settle``s once the lines up to
+    a position are written."""
+
+    def __init__(self, count: int, backlog: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self._left = [context.Semaphore(backlog) for _ in range(count)]
+        self._unwritten: list[deque[int]] = [deque() for _ in range(count)]
+        self._caller = os.getpid()
+
+    @property
+    def count(self) -> int:
+        return len(self._left)
+
+    def spend(self, which: int) -> None:
+        """In checking process ``which``: wait until the writer has room for a message
+        (and stop if the writer is gone)."""
+        while not self._left[which].acquire(timeout=WAIT_SECONDS):
+            if os.getppid() != self._caller:
+                os._exit(1)
+
+    def note(self, which: int, message: Checked | Refused) -> None:
+        """In the writer: a message of process ``which`` taken, unwritten up to its last
+        line (a refusal, or a message without lines, has nothing to write)."""
+        last = message.lines[-1][0] if isinstance(message, Checked) and message.lines else -1
+        self._unwritten[which].append(last)
+
+    def settle(self, written: int) -> None:
+        """In the writer: every line up to ``written`` is written."""
+        for left, unwritten in zip(self._left, self._unwritten, strict=True):
+            while unwritten and unwritten[0] <= written:
+                unwritten.popleft()
+                left.release()

@@ -355,3 +355,40 @@ def test_a_piped_import_of_a_file_reads_it_whole_in_every_checking_process(
     assert len(result.appended) == len(lines)
     assert rows(bulk_url) == rows(piped_url)
     ledger.close()
+
+
+def test_a_checking_process_that_runs_ahead_waits_for_the_writer(new_db, monkeypatch):
+    """The writer holds a faster process's lines until the slower one passes them: each
+    may have only ``PIPE_BACKLOG`` messages unwritten, so what the writer holds stays a
+    few messages, however far ahead the cheaper share could run."""
+    import time
+
+    from agreement_ledger.ledger import application, piping
+
+    monkeypatch.setattr(application, "PIPE_ROWS", 20)
+    monkeypatch.setattr(application, "PIPE_BACKLOG", 2)
+    checked = Ledger._check_line
+
+    def slow_first_share(self, position, submission, *args):
+        if piping.share_of(submission.raw.get("agreement"), 2) == 0:
+            time.sleep(0.001)
+        return checked(self, position, submission, *args)
+
+    held: list[int] = []
+    take = piping.InOrder.take
+
+    def noting(self, index, message):
+        take(self, index, message)
+        held.append(sum(map(len, self.waiting)))
+
+    monkeypatch.setattr(Ledger, "_check_line", slow_first_share)
+    monkeypatch.setattr(piping.InOrder, "take", noting)
+    lines = list(register(1500))
+    bulk_url, piped_url = new_db(), new_db()
+    all_at_once(bulk_url, lines, bulk=True).close()
+    ledger, result = piped_at_once(piped_url, lines)
+
+    assert len(result.appended) == len(lines)
+    assert rows(bulk_url) == rows(piped_url)
+    assert max(held) <= 2 * (2 + 1) * 20  # processes x (backlog + the one taken) x lines
+    ledger.close()

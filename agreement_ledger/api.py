@@ -176,11 +176,12 @@ class Ledger:
     def import_file(self, file: BinaryIO, *, actor: str | None = None) -> dict[str, list[str]]:
         """``import_lines`` from a binary file that can be read again from its start: the
         events are read as they are written, so memory does not grow with the file."""
-        from agreement_ledger.ledger.application import BYTES_PER_LINE, file_lines
+        from agreement_ledger.ledger.application import BYTES_PER_LINE, file_lines, may_share
 
-        size = file.seek(0, os.SEEK_END)
+        # A file its checking processes could not each read from its start is not piped.
+        expected = file.seek(0, os.SEEK_END) // BYTES_PER_LINE if may_share(file) else None
         return self.application.append_from(
-            file_lines(file), actor=actor or self.actor, expected=size // BYTES_PER_LINE
+            file_lines(file), actor=actor or self.actor, expected=expected
         ).as_json()
 
     def submit(

@@ -10,6 +10,7 @@ one writes (``_write_piped``).
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import pickle
@@ -241,16 +242,29 @@ def file_lines(file: BinaryIO) -> Callable[[], Iterator[Submission]]:
     return read
 
 
+def is_plain_file(file: BinaryIO) -> bool:
+    """Whether ``file`` is an open file of the system's, read as it is stored: a wrapper
+    (``gzip.open``'s) gives the descriptor of the file under it, whose bytes are not the
+    lines."""
+    return isinstance(file, io.FileIO | io.BufferedReader | io.BufferedRandom)
+
+
+def may_share(file: BinaryIO) -> bool:
+    """Whether processes forked while ``file`` is open may each read it from its start: a
+    plain file (read at offsets of each reader's own), or one in memory (copied by the
+    fork); a wrapper over a file would share the position of the file under it."""
+    return is_plain_file(file) or isinstance(file, io.BytesIO)
+
+
 def _lines_from_start(file: BinaryIO) -> Iterator[bytes]:
     """The lines of ``file`` from its start. An open file read at offsets of this reader's
     own (``pread``), not at the file's position: the checking processes of a piped import,
     forked from one, share the open file, and so its position."""
-    try:
-        descriptor = file.fileno()
-    except (OSError, AttributeError):  # io.UnsupportedOperation: an in-memory file
+    if not is_plain_file(file):
         file.seek(0)
         yield from file
         return
+    descriptor = file.fileno()
     file.flush()
     offset = 0
     pieces: list[bytes] = []  # of the line being read (a long one spans many blocks)

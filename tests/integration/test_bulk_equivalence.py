@@ -392,3 +392,34 @@ def test_a_checking_process_that_runs_ahead_waits_for_the_writer(new_db, monkeyp
     assert rows(bulk_url) == rows(piped_url)
     assert max(held) <= 2 * (2 + 1) * 20  # processes x (backlog + the one taken) x lines
     ledger.close()
+
+
+@pytest.mark.parametrize("opened_as", ["plain", "gzip"])
+def test_an_import_from_a_file_object_reads_its_lines_whether_piped_or_not(
+    db_url, monkeypatch, tmp_path, opened_as
+):
+    """A plain file is piped (each checking process reads it at its own offsets); a file
+    read through a wrapper (``gzip.open``, whose descriptor is the compressed file's) is
+    imported the usual way, its lines read through the wrapper."""
+    import gzip
+
+    from agreement_ledger import Ledger as Api
+    from agreement_ledger.ledger import application
+
+    monkeypatch.setattr(application, "worker_count", lambda: 2)
+    monkeypatch.setattr(application, "PIPE_FROM", 1)
+    ways: list[str] = []
+    for way in ("_write_piped", "_write_bulk"):
+        monkeypatch.setattr(Ledger, way, noted(ways, way, getattr(Ledger, way)))
+    path = tmp_path / "tisa.jsonl"
+    path.write_bytes(EXAMPLE.read_bytes())
+    if opened_as == "gzip":
+        with gzip.open(tmp_path / "tisa.jsonl.gz", "wb") as packed:
+            packed.write(EXAMPLE.read_bytes())
+        path = tmp_path / "tisa.jsonl.gz"
+    opener = gzip.open if opened_as == "gzip" else open
+    with Api(db_url, actor="clerk") as api, opener(path, "rb") as file:
+        result = api.import_file(file)
+    assert len(result["appended"]) == 12
+    assert ways == (["_write_piped"] if opened_as == "plain" else ["_write_bulk"])
+    assert count_events(db_url) == 12

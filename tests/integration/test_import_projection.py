@@ -113,13 +113,30 @@ def test_a_piped_import_leaves_the_read_models_a_rebuild_makes(db_url, small_bat
     ledger.workers, ledger.pipe_from = 2, 0
     monkeypatch.setattr(Ledger, "_write_bulk", None)  # not written again the usual way
     later = [line for line in histories() if line not in whole[:4]]
-    ledger.append([Submission(line) for line in [*later, *register(300)]])
+    ledger.append([Submission(line) for line in [*later, *corrected(list(register(300)))]])
 
     position, head, rows = state(ledger)
 
     assert position == head == count_events(db_url)  # moved by the import itself
     assert rows == rebuilt(ledger)
     assert not multiprocessing.active_children()
+
+
+def corrected(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``lines`` with corrections the read models show: a title corrected at the end of one
+    agreement, a notification retracted at the end of another."""
+    title = {"type": "corrected", "target": "agr-0000001-reg", "replacement": {"title": "T"}}
+    notified = next(x for x in lines if x["agreement"] == "agr-0000002" and x["type"] == "notified")
+    retraction = {"type": "corrected", "target": notified["id"], "retracted": True}
+    out: list[dict[str, Any]] = []
+    for n, line in enumerate(lines):
+        out.append(line)
+        following = lines[n + 1]["agreement"] if n + 1 < len(lines) else None
+        for key, correction in (("agr-0000001", title), ("agr-0000002", retraction)):
+            if line["agreement"] == key != following:
+                out.append({"agreement": key, "id": f"{key}-fix", **correction})
+    assert len(out) == len(lines) + 2
+    return out
 
 
 def test_read_models_behind_leave_the_import_to_the_catch_up(db_url, small_batches):

@@ -1076,8 +1076,20 @@ def _recording_order(record: dict[str, Any]) -> tuple[int, str, int]:
 
 
 def _chunks(items: Iterable[Submission], size: int) -> Iterator[list[Submission]]:
+    """``items`` ``size`` at a time. A line the source cannot read is raised after the
+    lines read before it are given: a lower line that breaks a rule is reported first, as
+    the lowest failing line always is."""
     iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
+    while True:
+        chunk: list[Submission] = []
+        try:
+            chunk.extend(itertools.islice(iterator, size))
+        except Rejected as error:
+            if chunk:
+                yield chunk
+            raise error from None
+        if not chunk:
+            return
         yield chunk
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from agreement_ledger.ledger.application import Ledger, Submission
+from agreement_ledger.ledger.application import Ledger, Submission, file_lines
 from agreement_ledger.ledger.errors import Rejected
 from agreement_ledger.projections import store
 from agreement_ledger.projections.projector import Projector
@@ -423,3 +423,27 @@ def test_an_import_from_a_file_object_reads_its_lines_whether_piped_or_not(
     assert len(result["appended"]) == 12
     assert ways == (["_write_piped"] if opened_as == "plain" else ["_write_bulk"])
     assert count_events(db_url) == 12
+
+
+@pytest.mark.parametrize("piped_import", [False, True], ids=["bulk", "piped"])
+@pytest.mark.parametrize("rule_broken", [True, False], ids=["rule-then-json", "json-only"])
+def test_the_lowest_failing_line_is_reported_whatever_kind_of_error(
+    new_db, piped, tmp_path, piped_import, rule_broken
+):
+    """A line that breaks a rule, then a line that is not JSON in the same read-ahead: the
+    first is reported (the source's error is raised once the lines before it are read)."""
+    lines = [json.dumps(line) for line in register(300)]
+    if rule_broken:
+        lines[45] = json.dumps({**json.loads(lines[45]), "type": "no-such-type"})
+    lines[70] = '{"agreement": "x", oops'
+    path = tmp_path / "register.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    url = new_db()
+    ledger = opened(url)
+    if piped_import:
+        ledger.workers, ledger.pipe_from = 3, 0
+    with path.open("rb") as file, pytest.raises(Rejected) as refused:
+        ledger.append_from(file_lines(file), actor="clerk", expected=len(lines))
+    assert refused.value.line == (46 if rule_broken else 71)
+    assert count_events(url) == 0
+    ledger.close()

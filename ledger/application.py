@@ -554,10 +554,8 @@ class Ledger(Application[Any]):
             own.clock = clock
             try:
                 own._check_share(
-                    _Share(share, count, observer, recorded_by),
+                    _Share(share, count, observer, recorded_by, ignore_ledger_keys),
                     source(),
-                    recorded_by,
-                    ignore_ledger_keys,
                     paid,
                 )
             finally:
@@ -565,14 +563,7 @@ class Ledger(Application[Any]):
 
         return work
 
-    def _check_share(
-        self,
-        share: _Share,
-        submissions: Iterable[Submission],
-        recorded_by: str,
-        ignore_ledger_keys: bool,
-        send: Send,
-    ) -> None:
+    def _check_share(self, share: _Share, submissions: Iterable[Submission], send: Send) -> None:
         """In a checking process: ``_write_bulk`` for the lines of one share of the
         agreements, without the writing; its lines sent in line order, with its progress
         every ``PIPE_ROWS`` lines of the import. Agreements in hand are let go every
@@ -587,19 +578,13 @@ class Ledger(Application[Any]):
         position = 0
         try:
             for chunk in _chunks(submissions, READ_CHUNK):
-                self._look_up([s for s in chunk if share.owns(s)], looked_up, absent)
-                for submission in chunk:
+                owned = [share.owns(submission) for submission in chunk]
+                self._look_up(list(itertools.compress(chunk, owned)), looked_up, absent)
+                for submission, mine in zip(chunk, owned, strict=True):
                     now = self.clock()  # every line's: a clock that counts gives the bulk writer's
-                    if share.owns(submission):
+                    if mine:
                         lines.append(
-                            self._check_line(
-                                position,
-                                submission,
-                                hand,
-                                absent,
-                                (recorded_by, now),
-                                ignore_ledger_keys,
-                            )
+                            self._check_line(position, submission, hand, absent, share, now)
                         )
                         if len(hand.streams) >= FLUSH_AGREEMENTS:
                             keep = _agreement_of(submission.raw)
@@ -620,16 +605,15 @@ class Ledger(Application[Any]):
         submission: Submission,
         hand: _InHand,
         absent: set[str],
-        recorded: tuple[str, datetime],
-        ignore_ledger_keys: bool,
+        share: _Share,
+        now: datetime,
     ) -> Line:
-        """One line of this process's share, recorded by and at ``recorded``."""
+        """One line of this process's share, recorded at ``now``."""
         key = _agreement_of(submission.raw)
         if key in hand.gone:
             raise GaveUp(f"agreement {key!r} came back after it was let go")
-        recorded_by, now = recorded
         event_id, stored = self._write_one(
-            submission, hand.streams, absent, recorded_by, ignore_ledger_keys, now
+            submission, hand.streams, absent, share.recorded_by, share.ignore_ledger_keys, now
         )
         if stored is None:
             return position, event_id, None
@@ -996,12 +980,14 @@ class _Written:
 
 class _Share(NamedTuple):
     """One checking process's share of a piped import: the agreements ``share_of`` gives
-    to ``which`` of ``shares``; the observer that projects what it lets go, if any."""
+    to ``which`` of ``shares``; the observer that projects what it lets go, if any; and
+    the import's actor and way with ledger keys."""
 
     which: int
     shares: int
     observer: ImportObserver | None
     recorded_by: str
+    ignore_ledger_keys: bool
 
     def owns(self, submission: Submission) -> bool:
         return share_of(_agreement_of(submission.raw), self.shares) == self.which

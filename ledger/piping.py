@@ -123,7 +123,7 @@ class InOrder:
         if not self.refused:
             return None
         lowest = min(self.refused)
-        return lowest.error if min(self.through) >= lowest.position else None
+        return lowest.error if self.passed >= lowest.position else None
 
 
 class Credit:
